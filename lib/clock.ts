@@ -1,0 +1,115 @@
+/**
+ * The clock that every time-dependent part of dyno reads, and a cancellable
+ * wait built on it.
+ *
+ * Nothing here starts a timer at import or construction: a timer exists only
+ * while somebody waits, which keeps dyno usable at a Cloudflare Worker's module
+ * scope, where timers outside a request are forbidden.
+ *
+ * @module
+ */
+
+/** The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days). */
+export const MAX_DELAY_MS = 2_147_483_647;
+
+/** A handle for a timer started by a {@linkcode Clock}. */
+export type TimerHandle = unknown;
+
+/**
+ * A source of time and timers. dyno's {@linkcode systemClock} reads
+ * `performance.now()`; `@dyno/dyno/testing` has a manual clock for tests.
+ */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin; never goes backwards. */
+  now(): number;
+  /** Calls `callback` once after `delayMs` milliseconds. */
+  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer from {@linkcode Clock.setTimer}; a no-op once it ran. */
+  clearTimer(handle: TimerHandle): void;
+}
+
+/**
+ * The real clock: `performance.now()` and the global `setTimeout`, with every
+ * delay clamped to 0..{@linkcode MAX_DELAY_MS}.
+ *
+ * @example Reading the time
+ * ```ts
+ * import { systemClock } from "@dyno/dyno/clock";
+ * import assert from "node:assert/strict";
+ *
+ * const before = systemClock.now();
+ * assert.ok(systemClock.now() >= before);
+ * ```
+ */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimer: (callback, delayMs) => setTimeout(callback, clampDelay(delayMs)),
+  clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * Clamps a delay to what a timer can honour: NaN and negatives become 0,
+ * anything above {@linkcode MAX_DELAY_MS} (Infinity included) becomes that.
+ *
+ * @example Safe delays
+ * ```ts
+ * import { clampDelay, MAX_DELAY_MS } from "@dyno/dyno/clock";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(clampDelay(Number.NaN), 0);
+ * assert.equal(clampDelay(-5), 0);
+ * assert.equal(clampDelay(Infinity), MAX_DELAY_MS);
+ * ```
+ */
+export function clampDelay(delayMs: number): number {
+  if (!(delayMs > 0)) return 0;
+
+  return delayMs > MAX_DELAY_MS ? MAX_DELAY_MS : delayMs;
+}
+
+/** Options for {@linkcode sleep}. */
+export interface SleepOptions {
+  /** Aborting it rejects the wait at once with `signal.reason`. */
+  signal?: AbortSignal;
+  /**
+   * The clock whose timer to use.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+}
+
+/**
+ * Waits `delayMs` milliseconds. An aborted `signal` rejects at once with its
+ * reason and leaves no timer behind.
+ *
+ * @example A wait that a signal cuts short
+ * ```ts
+ * import { sleep } from "@dyno/dyno/clock";
+ * import assert from "node:assert/strict";
+ *
+ * const controller = new AbortController();
+ * const waiting = sleep(60_000, { signal: controller.signal });
+ * controller.abort(new Error("shutting down"));
+ * await assert.rejects(waiting, { message: "shutting down" });
+ * ```
+ */
+export function sleep(
+  delayMs: number,
+  options: SleepOptions = {},
+): Promise<void> {
+  const { signal, clock = systemClock } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clock.clearTimer(handle);
+      reject(signal!.reason);
+    };
+    const handle = clock.setTimer(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, clampDelay(delayMs));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

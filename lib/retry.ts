@@ -1,0 +1,541 @@
+/**
+ * Attempts with backoff and jitter. When every attempt fails, one
+ * {@linkcode RetryError} carries every attempt's error, so that callers can
+ * catch on any of them, not only on the last.
+ *
+ * @module
+ */
+
+import { type Clock, MAX_DELAY_MS, sleep, systemClock } from "./clock.ts";
+import {
+  backoffDelay,
+  type BackoffFunction,
+  type BackoffKind,
+  type BackoffSettings,
+} from "./_backoff.ts";
+
+export type { BackoffFunction, BackoffKind };
+
+/** One failed attempt, as {@linkcode RetryError.attempts} records it. */
+export interface AttemptRecord {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** What the attempt threw or rejected with. */
+  readonly error: unknown;
+  /**
+   * When the attempt started, in the clock's milliseconds. Undefined for the
+   * first attempt when it returned a promise: the retry reads no clock on its
+   * success path, since a read costs about as much as a fast call.
+   */
+  readonly startedAtMs: number | undefined;
+  /** When the attempt's failure was seen, in the clock's milliseconds. */
+  readonly endedAtMs: number;
+  /** How long the attempt ran; undefined when `startedAtMs` is. */
+  readonly durationMs: number | undefined;
+  /** The wait that followed it; 0 after the last attempt. */
+  readonly delayMs: number;
+}
+
+/**
+ * Thrown when more than one attempt ran and none succeeded. `errors` holds
+ * each attempt's error in order, `cause` the last one.
+ *
+ * @example Catching on any attempt's error
+ * ```ts
+ * import { Retry, RetryError } from "@dyno/dyno/retry";
+ * import assert from "node:assert/strict";
+ *
+ * class RateLimited extends Error {}
+ * const policy = new Retry({ attempts: 2, initialDelayMs: 0 });
+ * let calls = 0;
+ *
+ * const error = await policy.execute(() => {
+ *   calls++;
+ *   throw calls === 1 ? new RateLimited("429") : new Error("503");
+ * }).catch((error) => error);
+ *
+ * assert.ok(error instanceof RetryError);
+ * assert.ok(error instanceof AggregateError);
+ * assert.ok(error.has(RateLimited));
+ * assert.equal((error.cause as Error).message, "503");
+ * ```
+ */
+export class RetryError extends AggregateError {
+  /** The failed attempts, in order. */
+  readonly attempts: readonly AttemptRecord[];
+
+  /** Makes the error from the records of the failed attempts. */
+  constructor(attempts: readonly AttemptRecord[]) {
+    const last = attempts[attempts.length - 1];
+    super(
+      attempts.map((record) => record.error),
+      `All ${attempts.length} attempts failed; the last with: ${
+        describe(last?.error)
+      }`,
+      { cause: last?.error },
+    );
+    this.name = "RetryError";
+    this.attempts = attempts;
+  }
+
+  /** Whether any attempt failed with an instance of `errorClass`. */
+  has(errorClass: abstract new (...args: never[]) => unknown): boolean {
+    return this.find(errorClass) !== undefined;
+  }
+
+  /** The first attempt error that is an instance of `errorClass`, if any. */
+  find<E>(errorClass: abstract new (...args: never[]) => E): E | undefined {
+    return this.errors.find((error) => error instanceof errorClass);
+  }
+}
+
+/** What each attempt receives. */
+export interface AttemptContext {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /**
+   * Aborts when the caller's signal aborts. Each attempt has its own,
+   * made on first read.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** What {@linkcode RetryOptions.onRetry} hears before each wait. */
+export interface RetryEvent {
+  /** The attempt that just failed; 1 for the first. */
+  readonly attempt: number;
+  /** The wait before the next attempt, in milliseconds. */
+  readonly delayMs: number;
+  /** The failed attempt's error, or undefined when a result was retried. */
+  readonly error: unknown;
+}
+
+/** Options for {@linkcode Retry} and {@linkcode retry}. */
+export interface RetryOptions<T = unknown> {
+  /**
+   * How many attempts in all, the first included: a whole number >= 1.
+   *
+   * @default {3}
+   */
+  attempts?: number;
+  /**
+   * How the wait grows: a built-in kind or a function of the retry number.
+   * `full-jitter` draws from 0 to the exponential delay; `decorrelated-jitter`
+   * from `initialDelayMs` to three times the previous delay.
+   *
+   * @default {"full-jitter"}
+   */
+  backoff?: BackoffKind | BackoffFunction;
+  /**
+   * The first wait, in milliseconds.
+   *
+   * @default {100}
+   */
+  initialDelayMs?: number;
+  /**
+   * The cap on every wait, in milliseconds; Infinity means the timer limit,
+   * 2^31-1 ms.
+   *
+   * @default {30000}
+   */
+  maxDelayMs?: number;
+  /**
+   * The growth factor of `exponential` and `full-jitter`, >= 1.
+   *
+   * @default {2}
+   */
+  factor?: number;
+  /**
+   * Whether an error is worth another attempt.
+   *
+   * @default {() => true}
+   */
+  shouldRetry?: (error: unknown, attempt: number) => boolean;
+  /**
+   * Whether a result is worth another attempt (a 503 response, say). When
+   * attempts run out, the last result is returned.
+   */
+  shouldRetryResult?: (result: T, attempt: number) => boolean;
+  /**
+   * A server's hint for the next wait, in milliseconds, or undefined. It
+   * replaces the backoff's delay, still capped by `maxDelayMs`.
+   *
+   * @default {reads a finite, non-negative `error.retryAfterMs`}
+   */
+  retryAfterMs?: (error: unknown) => number | undefined;
+  /** Called before each wait; a hook that throws is ignored. */
+  onRetry?: (event: RetryEvent) => void;
+  /**
+   * Where time and timers come from.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+  /**
+   * The random source for jitter, giving numbers in [0, 1).
+   *
+   * @default {Math.random}
+   */
+  random?: () => number;
+}
+
+/**
+ * A retry policy: runs an operation up to `attempts` times, waiting between
+ * attempts by its backoff.
+ *
+ * Only one attempt ran (the first error was not retryable, or `attempts` is
+ * 1): its error is thrown as it is. More than one ran: a
+ * {@linkcode RetryError}. The caller's signal stops the current attempt and
+ * the pending wait at once, rejecting with `signal.reason`.
+ *
+ * @example Inline around a block of code
+ * ```ts
+ * import { Retry } from "@dyno/dyno/retry";
+ * import assert from "node:assert/strict";
+ *
+ * const policy = new Retry({ attempts: 3, backoff: "constant", initialDelayMs: 0 });
+ * const answer = await policy.execute(({ attempt }) => {
+ *   if (attempt < 3) throw new Error(`flaky ${attempt}`);
+ *   return "third time lucky";
+ * });
+ * assert.equal(answer, "third time lucky");
+ * ```
+ */
+export class Retry<T = unknown> {
+  readonly #settings: RetrySettings<T>;
+
+  /** Checks the options; starts no timer. */
+  constructor(options: RetryOptions<T> = {}) {
+    const {
+      attempts = 3,
+      backoff = "full-jitter",
+      initialDelayMs = 100,
+      maxDelayMs = 30_000,
+      factor = 2,
+    } = options;
+    checkWhole("attempts", attempts, 1);
+    checkBackoff(backoff);
+    checkMs("initialDelayMs", initialDelayMs, false);
+    checkMs("maxDelayMs", maxDelayMs, true);
+    if (typeof factor !== "number" || !(factor >= 1) || factor === Infinity) {
+      throw new RangeError(
+        `Retry: factor must be a finite number >= 1, got ${String(factor)}`,
+      );
+    }
+    for (
+      const hook of [
+        "shouldRetry",
+        "shouldRetryResult",
+        "retryAfterMs",
+        "onRetry",
+        "random",
+      ] as const
+    ) {
+      checkFunction(hook, options[hook]);
+    }
+
+    this.#settings = {
+      attempts,
+      backoff: { kind: backoff, initialDelayMs, maxDelayMs, factor },
+      shouldRetry: options.shouldRetry ?? retryEverything,
+      shouldRetryResult: options.shouldRetryResult,
+      retryAfterMs: options.retryAfterMs ?? retryAfterField,
+      onRetry: options.onRetry,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
+    };
+  }
+
+  /**
+   * Runs `operation` until it succeeds, its error is not retryable, or the
+   * attempts run out.
+   */
+  execute<R extends T>(
+    operation: (context: AttemptContext) => R | PromiseLike<R>,
+    signal?: AbortSignal,
+  ): Promise<R> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+
+    return new RetryRun<R>(this as unknown as Retry<R>, operation, signal)
+      .run();
+  }
+
+  /** @internal */
+  get settings(): RetrySettings<T> {
+    return this.#settings;
+  }
+}
+
+/**
+ * Wraps `fn` so that each call is retried by `options`. The wrapper keeps
+ * `fn`'s signature; use {@linkcode Retry.execute} for the attempt's number
+ * and `AbortSignal`.
+ *
+ * @example Retrying a flaky function
+ * ```ts
+ * import { retry } from "@dyno/dyno/retry";
+ * import assert from "node:assert/strict";
+ *
+ * let failuresLeft = 2;
+ * const fetchScore = retry(async (player: string) => {
+ *   if (failuresLeft-- > 0) throw new Error("upstream hiccup");
+ *   return `${player}: 42`;
+ * }, { attempts: 3, initialDelayMs: 1 });
+ *
+ * assert.equal(await fetchScore("ada"), "ada: 42");
+ * ```
+ */
+export function retry<A extends unknown[], T>(
+  fn: (...args: A) => T | PromiseLike<T>,
+  options?: RetryOptions<T>,
+): (...args: A) => Promise<T> {
+  const policy = new Retry<T>(options);
+
+  return function retried(...args: A): Promise<T> {
+    return policy.execute(() => fn(...args));
+  };
+}
+
+interface RetrySettings<T> {
+  attempts: number;
+  backoff: BackoffSettings;
+  shouldRetry: (error: unknown, attempt: number) => boolean;
+  shouldRetryResult: ((result: T, attempt: number) => boolean) | undefined;
+  retryAfterMs: (error: unknown) => number | undefined;
+  onRetry: ((event: RetryEvent) => void) | undefined;
+  clock: Clock;
+  random: () => number;
+}
+
+/** One call of a retry policy, from its first attempt to its outcome. */
+class RetryRun<T> implements AttemptContext {
+  readonly #settings: RetrySettings<T>;
+  readonly #operation: (context: AttemptContext) => T | PromiseLike<T>;
+  readonly #outer: AbortSignal | undefined;
+  readonly #records: AttemptRecord[] = [];
+  attempt = 0;
+  #startedAtMs: number | undefined;
+  #previousDelayMs = 0;
+  #controller: AbortController | undefined;
+
+  constructor(
+    policy: Retry<T>,
+    operation: (context: AttemptContext) => T | PromiseLike<T>,
+    outer: AbortSignal | undefined,
+  ) {
+    this.#settings = policy.settings;
+    this.#operation = operation;
+    this.#outer = outer;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      const outer = this.#outer;
+      if (outer?.aborted) this.#controller.abort(outer.reason);
+      else outer?.addEventListener("abort", this, { once: true });
+    }
+
+    return this.#controller.signal;
+  }
+
+  /** Aborts the current attempt's signal when the caller's signal aborts. */
+  handleEvent(): void {
+    this.#controller?.abort(this.#outer!.reason);
+  }
+
+  run(): Promise<T> {
+    this.attempt++;
+    this.#releaseSignal();
+
+    let result: T | PromiseLike<T>;
+    try {
+      result = this.#operation(this);
+    } catch (error) {
+      this.#startedAtMs = this.#settings.clock.now();
+      return this.#failed(error);
+    }
+    if (typeof (result as PromiseLike<T> | null)?.then !== "function") {
+      return this.#succeeded(result as T);
+    }
+
+    const settled = Promise.resolve(result).then(
+      (value) => this.#succeeded(value),
+      (error) => this.#failed(error),
+    );
+    return this.#outer === undefined
+      ? settled
+      : raceAbort(settled, this.#outer);
+  }
+
+  #succeeded(value: T): Promise<T> {
+    const { shouldRetryResult, attempts } = this.#settings;
+    if (
+      shouldRetryResult === undefined || this.attempt >= attempts ||
+      this.#outer?.aborted || !shouldRetryResult(value, this.attempt)
+    ) {
+      this.#releaseSignal();
+      return Promise.resolve(value);
+    }
+
+    return this.#waitAndRetry(undefined, this.#settings.clock.now());
+  }
+
+  #failed(error: unknown): Promise<T> {
+    const endedAtMs = this.#settings.clock.now();
+    const outer = this.#outer;
+    if (outer?.aborted) {
+      this.#releaseSignal();
+      return Promise.reject(outer.reason);
+    }
+
+    const { attempts, shouldRetry } = this.#settings;
+    if (this.attempt < attempts && shouldRetry(error, this.attempt)) {
+      return this.#waitAndRetry(error, endedAtMs);
+    }
+
+    this.#releaseSignal();
+    if (this.#records.length === 0) return Promise.reject(error);
+
+    this.#record(error, endedAtMs, 0);
+    return Promise.reject(new RetryError(this.#records));
+  }
+
+  #waitAndRetry(error: unknown, endedAtMs: number): Promise<T> {
+    const delayMs = this.#nextDelay(error);
+    if (error !== undefined) this.#record(error, endedAtMs, delayMs);
+    this.#notify(error, delayMs);
+
+    const next = () => {
+      this.#startedAtMs = this.#settings.clock.now();
+      return this.run();
+    };
+    return sleep(delayMs, { signal: this.#outer, clock: this.#settings.clock })
+      .then(next);
+  }
+
+  #nextDelay(error: unknown): number {
+    const { backoff, random, retryAfterMs } = this.#settings;
+    const hintMs = error === undefined ? undefined : retryAfterMs(error);
+    let delayMs: number;
+    if (typeof hintMs === "number" && hintMs >= 0) {
+      delayMs = Math.min(hintMs, backoff.maxDelayMs, MAX_DELAY_MS);
+    } else {
+      delayMs = backoffDelay(
+        backoff,
+        this.attempt,
+        this.#previousDelayMs,
+        random,
+      );
+    }
+    this.#previousDelayMs = delayMs;
+
+    return delayMs;
+  }
+
+  #record(error: unknown, endedAtMs: number, delayMs: number): void {
+    const startedAtMs = this.#startedAtMs;
+    this.#records.push({
+      attempt: this.attempt,
+      error,
+      startedAtMs,
+      endedAtMs,
+      durationMs: startedAtMs === undefined
+        ? undefined
+        : endedAtMs - startedAtMs,
+      delayMs,
+    });
+  }
+
+  #notify(error: unknown, delayMs: number): void {
+    try {
+      this.#settings.onRetry?.({ attempt: this.attempt, delayMs, error });
+    } catch {
+      // A hook cannot change the outcome of the call.
+    }
+  }
+
+  #releaseSignal(): void {
+    if (this.#controller === undefined) return;
+
+    this.#outer?.removeEventListener("abort", this);
+    this.#controller = undefined;
+  }
+}
+
+/** Settles with `work`, or rejects with `signal.reason` once it aborts. */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
+
+function retryEverything(): boolean {
+  return true;
+}
+
+function retryAfterField(error: unknown): number | undefined {
+  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+
+  return typeof value === "number" && Number.isFinite(value) && value >= 0
+    ? value
+    : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function checkWhole(name: string, value: unknown, min: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `Retry: ${name} must be a whole number >= ${min}, got ${String(value)}`,
+    );
+  }
+}
+
+function checkMs(name: string, value: unknown, infinityAllowed: boolean): void {
+  const valid = typeof value === "number" && value >= 0 &&
+    (infinityAllowed || Number.isFinite(value));
+  if (!valid) {
+    throw new RangeError(
+      `Retry: ${name} must be a ${
+        infinityAllowed ? "" : "finite "
+      }number of milliseconds >= 0, got ${String(value)}`,
+    );
+  }
+}
+
+const BACKOFF_KINDS = [
+  "constant",
+  "linear",
+  "exponential",
+  "full-jitter",
+  "decorrelated-jitter",
+];
+
+function checkBackoff(backoff: unknown): void {
+  if (
+    typeof backoff === "function" || BACKOFF_KINDS.includes(backoff as string)
+  ) {
+    return;
+  }
+
+  throw new TypeError(
+    `Retry: backoff must be one of ${
+      BACKOFF_KINDS.join(", ")
+    } or a function, got ${JSON.stringify(backoff)}`,
+  );
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(
+      `Retry: ${name} must be a function, got ${typeof value}`,
+    );
+  }
+}

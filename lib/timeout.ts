@@ -1,0 +1,350 @@
+/**
+ * Deadlines that abort work through an `AbortSignal`.
+ *
+ * A call that settles within the microtask turn it started in costs no timer
+ * and no clock read. Only a call still pending at the end of that turn is put
+ * on its policy's deadline queue, which keeps one clock timer for all of its
+ * pending calls, so a burst of calls costs one timer, not one each.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+
+/**
+ * Thrown when a call outlives its deadline. Its `name` is `"TimeoutError"`,
+ * as for the web platform's timeouts, so one check covers both.
+ *
+ * @example Recognising a timeout
+ * ```ts
+ * import { TimeoutError } from "@dyno/dyno/timeout";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new TimeoutError(250);
+ * assert.equal(error.name, "TimeoutError");
+ * assert.equal(error.message, "Timed out after 250 ms");
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  /**
+   * Resolves when the work that was given up on really settles; a timeout
+   * cannot stop work that ignores its signal. Undefined when unknown.
+   */
+  readonly abandoned: Promise<void> | undefined;
+
+  /** Makes the error for a deadline of `timeoutMs`. */
+  constructor(
+    timeoutMs: number,
+    options?: ErrorOptions & { abandoned?: Promise<void> },
+  ) {
+    super(`Timed out after ${timeoutMs} ms`, options);
+    this.name = "TimeoutError";
+    this.timeoutMs = timeoutMs;
+    this.abandoned = options?.abandoned;
+  }
+}
+
+/** What a timed operation receives. */
+export interface TimeoutContext {
+  /**
+   * Aborts with a {@linkcode TimeoutError} at the deadline, or with the
+   * caller's reason when the caller's signal aborts. Made on first read.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** Options for {@linkcode Timeout} and {@linkcode timeout}. */
+export interface TimeoutOptions {
+  /** The deadline in milliseconds, from 1 to 2^31-1. */
+  timeoutMs: number;
+  /**
+   * Where time comes from.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+  /** Called when a call times out; a hook that throws is ignored. */
+  onTimeout?: (error: TimeoutError) => void;
+}
+
+/**
+ * A deadline policy: runs operations and rejects any that is still pending
+ * `timeoutMs` after it started, aborting its signal.
+ *
+ * @example A deadline around a fetch-like call
+ * ```ts
+ * import { Timeout } from "@dyno/dyno/timeout";
+ * import { ManualClock } from "@dyno/dyno/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const clock = new ManualClock();
+ * const deadline = new Timeout({ timeoutMs: 100, clock });
+ *
+ * const call = deadline.execute(({ signal }) =>
+ *   new Promise((_, reject) => {
+ *     signal.addEventListener("abort", () => reject(signal.reason));
+ *   })
+ * ).catch((error) => error.name);
+ * await clock.advance(100);
+ *
+ * assert.equal(await call, "TimeoutError");
+ * ```
+ */
+export class Timeout {
+  /** The deadline in milliseconds. */
+  readonly timeoutMs: number;
+  readonly #queue: DeadlineQueue;
+  readonly #onTimeout: ((error: TimeoutError) => void) | undefined;
+
+  /** Checks the options; starts no timer. */
+  constructor(options: TimeoutOptions) {
+    const { timeoutMs, clock = systemClock, onTimeout } = options ?? {};
+    if (
+      typeof timeoutMs !== "number" || !(timeoutMs >= 1) ||
+      timeoutMs > 2_147_483_647
+    ) {
+      throw new RangeError(
+        `Timeout: timeoutMs must be a number from 1 to 2147483647, got ${
+          String(timeoutMs)
+        }`,
+      );
+    }
+    if (onTimeout !== undefined && typeof onTimeout !== "function") {
+      throw new TypeError(
+        `Timeout: onTimeout must be a function, got ${typeof onTimeout}`,
+      );
+    }
+    this.timeoutMs = timeoutMs;
+    this.#queue = new DeadlineQueue(clock, timeoutMs);
+    this.#onTimeout = onTimeout;
+  }
+
+  /**
+   * Runs `operation` with a deadline. Rejects with a {@linkcode TimeoutError}
+   * at the deadline even if the operation ignores its signal, and with
+   * `signal.reason` at once when the caller's `signal` aborts.
+   */
+  execute<T>(
+    operation: (context: TimeoutContext) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+
+    const call = new TimedCall<T>(this, signal);
+    let result: T | PromiseLike<T>;
+    try {
+      result = operation(call);
+    } catch (error) {
+      call.settled = true;
+      return Promise.reject(error);
+    }
+    if (!isThenable(result)) {
+      call.settled = true;
+      return Promise.resolve(result);
+    }
+
+    return call.run(result);
+  }
+
+  /** @internal Puts a still-pending call on the deadline queue. */
+  arm(call: TimedCall<unknown>): void {
+    this.#queue.add(call);
+  }
+
+  /** @internal Takes a settled call off the deadline queue. */
+  disarm(): void {
+    this.#queue.remove();
+  }
+
+  /** @internal Reports a timeout to the hook. */
+  report(error: TimeoutError): void {
+    try {
+      this.#onTimeout?.(error);
+    } catch {
+      // A hook cannot change the outcome of the call.
+    }
+  }
+}
+
+/**
+ * Wraps `fn` so that every call has a deadline of `options.timeoutMs`. The
+ * wrapper keeps `fn`'s signature; use {@linkcode Timeout.execute} when the
+ * work needs the deadline's `AbortSignal`.
+ *
+ * @example A function with a deadline
+ * ```ts
+ * import { timeout } from "@dyno/dyno/timeout";
+ * import assert from "node:assert/strict";
+ *
+ * const double = timeout(async (n: number) => n * 2, { timeoutMs: 1_000 });
+ * assert.equal(await double(21), 42);
+ * ```
+ */
+export function timeout<A extends unknown[], T>(
+  fn: (...args: A) => T | PromiseLike<T>,
+  options: TimeoutOptions,
+): (...args: A) => Promise<T> {
+  const policy = new Timeout(options);
+
+  return function timed(...args: A): Promise<T> {
+    return policy.execute(() => fn(...args));
+  };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === "function";
+}
+
+function armIfPending(this: TimedCall<unknown>): void {
+  if (!this.settled) this.policy.arm(this);
+}
+
+/** @internal One call under a deadline. */
+class TimedCall<T> implements TimeoutContext {
+  readonly policy: Timeout;
+  readonly outer: AbortSignal | undefined;
+  settled = false;
+  armed = false;
+  deadlineMs = 0;
+  work: PromiseLike<T> | undefined;
+  #controller: AbortController | undefined;
+  #timeoutError: TimeoutError | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+
+  constructor(policy: Timeout, outer: AbortSignal | undefined) {
+    this.policy = policy;
+    this.outer = outer;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#timeoutError) this.#controller.abort(this.#timeoutError);
+      else if (this.outer?.aborted) this.#controller.abort(this.outer.reason);
+    }
+
+    return this.#controller.signal;
+  }
+
+  run(work: PromiseLike<T>): Promise<T> {
+    this.work = work;
+
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      work.then(
+        (value) => this.#finish() && resolve(value),
+        (error) => this.#finish() && reject(error),
+      );
+      this.outer?.addEventListener("abort", this);
+      queueMicrotask(armIfPending.bind(this as TimedCall<unknown>));
+    });
+  }
+
+  /** Called when the caller's signal aborts. */
+  handleEvent(): void {
+    if (!this.#finish()) return;
+
+    const reason = this.outer!.reason;
+    this.#controller?.abort(reason);
+    this.#reject!(reason);
+  }
+
+  /** Called by the deadline queue once the deadline has passed. */
+  expire(): void {
+    if (!this.#finish(false)) return;
+
+    const abandoned = Promise.resolve(this.work).then(noop, noop);
+    const error = new TimeoutError(this.policy.timeoutMs, { abandoned });
+    this.#timeoutError = error;
+    this.#controller?.abort(error);
+    this.#reject!(error);
+    this.policy.report(error);
+  }
+
+  #finish(leaveQueue = true): boolean {
+    if (this.settled) return false;
+
+    this.settled = true;
+    this.outer?.removeEventListener("abort", this);
+    if (this.armed && leaveQueue) this.policy.disarm();
+    return true;
+  }
+}
+
+function noop(): void {}
+
+/**
+ * The pending calls of one policy in deadline order. Every call of a policy
+ * has the same timeout and the clock never goes backwards, so arrival order
+ * is deadline order and a plain FIFO suffices.
+ */
+class DeadlineQueue {
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  #calls: TimedCall<unknown>[] = [];
+  #head = 0;
+  #live = 0;
+  #timer: TimerHandle | undefined;
+  #timerDueMs = 0;
+
+  constructor(clock: Clock, timeoutMs: number) {
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  add(call: TimedCall<unknown>): void {
+    call.armed = true;
+    call.deadlineMs = this.#clock.now() + this.#timeoutMs;
+    this.#calls.push(call);
+    this.#live++;
+    if (this.#timer === undefined) this.#startTimer(call.deadlineMs);
+  }
+
+  remove(): void {
+    this.#live--;
+    if (this.#live === 0) this.#stop();
+  }
+
+  #startTimer(dueMs: number): void {
+    this.#timerDueMs = dueMs;
+    this.#timer = this.#clock.setTimer(
+      () => this.#fire(),
+      dueMs - this.#clock.now(),
+    );
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#calls = [];
+    this.#head = 0;
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    const nowMs = Math.max(this.#clock.now(), this.#timerDueMs);
+
+    while (this.#head < this.#calls.length) {
+      const call = this.#calls[this.#head];
+      if (!call.settled && call.deadlineMs > nowMs) break;
+
+      this.#head++;
+      if (!call.settled) {
+        this.#live--;
+        call.expire();
+      }
+    }
+    this.#compact();
+    if (this.#live > 0) this.#startTimer(this.#calls[this.#head].deadlineMs);
+    else this.#stop();
+  }
+
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#calls.length) {
+      this.#calls = this.#calls.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
