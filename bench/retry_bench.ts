@@ -2,6 +2,7 @@ import { Retry } from "../lib/retry.ts";
 import pRetry from "npm:p-retry@9";
 import { handleAll, retry as cockatielRetry } from "npm:cockatiel@4";
 
+// deno-lint-ignore require-await
 const work = async () => 1;
 const dynoRetry = new Retry({ attempts: 3 });
 const cockatiel = cockatielRetry(handleAll, { maxAttempts: 2 });

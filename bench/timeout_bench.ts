@@ -1,6 +1,7 @@
 import { Timeout } from "../lib/timeout.ts";
 import { timeout as cockatielTimeout, TimeoutStrategy } from "npm:cockatiel@4";
 
+// deno-lint-ignore require-await
 const work = async () => 1;
 const dynoTimeout = new Timeout({ timeoutMs: 1_000 });
 const cockatiel = cockatielTimeout(1_000, TimeoutStrategy.Aggressive);

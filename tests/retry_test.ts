@@ -368,6 +368,7 @@ Deno.test("a throwing onRetry hook does not change the outcome", async () => {
 
 Deno.test("retry() wraps a function and keeps its arguments", async () => {
   let calls = 0;
+  // deno-lint-ignore require-await
   const add = retry(async (a: number, b: number) => {
     if (++calls < 2) throw new Error("flaky");
     return a + b;

@@ -24,6 +24,7 @@ Deno.test("a call that settles in its own microtask turn never starts a timer", 
   const clock = new ManualClock();
   const policy = new Timeout({ timeoutMs: 100, clock });
 
+  // deno-lint-ignore require-await
   assert.equal(await policy.execute(async () => "fast"), "fast");
   assert.equal(await policy.execute(() => "sync"), "sync");
   assert.equal(clock.pendingTimers, 0);
