@@ -12,7 +12,7 @@
 /** The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days). */
 export const MAX_DELAY_MS = 2_147_483_647;
 
-/** A handle for a timer started by a {@linkcode Clock}. */
+/** What {@linkcode Clock.setTimer} returns; only its clock understands it. */
 export type TimerHandle = unknown;
 
 /**
@@ -23,9 +23,9 @@ export interface Clock {
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   now(): number;
   /** Calls `callback` once after `delayMs` milliseconds. */
-  setTimer(callback: () => void, delayMs: number): TimerHandle;
+  setTimer(callback: () => void, delayMs: number): unknown;
   /** Cancels a timer from {@linkcode Clock.setTimer}; a no-op once it ran. */
-  clearTimer(handle: TimerHandle): void;
+  clearTimer(handle: unknown): void;
 }
 
 /**

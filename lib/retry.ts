@@ -14,7 +14,7 @@ import {
   type BackoffSettings,
 } from "./_backoff.ts";
 
-export type { BackoffFunction, BackoffKind };
+export type { BackoffFunction, BackoffKind, Clock };
 
 /** One failed attempt, as {@linkcode RetryError.attempts} records it. */
 export interface AttemptRecord {
@@ -291,9 +291,8 @@ export function retry<A extends unknown[], T>(
 ): (...args: A) => Promise<T> {
   const policy = new Retry<T>(options);
 
-  return function retried(...args: A): Promise<T> {
-    return policy.execute(() => fn(...args));
-  };
+  const retried = (...args: A): Promise<T> => policy.execute(() => fn(...args));
+  return Object.defineProperty(retried, "length", { value: fn.length });
 }
 
 interface RetrySettings<T> {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { clampDelay, type Clock, type TimerHandle } from "./clock.ts";
+import { clampDelay, type Clock, type unknown } from "./clock.ts";
 
 interface ManualTimer {
   readonly id: number;
@@ -57,7 +57,7 @@ export class ManualClock implements Clock {
   }
 
   /** Schedules `callback` at `now() + delayMs` of manual time. */
-  setTimer(callback: () => void, delayMs: number): TimerHandle {
+  setTimer(callback: () => void, delayMs: number): unknown {
     const timer = {
       id: this.#nextId++,
       dueAt: this.#nowMs + clampDelay(delayMs),
@@ -71,7 +71,7 @@ export class ManualClock implements Clock {
   }
 
   /** Cancels a pending timer. */
-  clearTimer(handle: TimerHandle): void {
+  clearTimer(handle: unknown): void {
     const index = this.#timers.findIndex((timer) => timer.id === handle);
     if (index !== -1) this.#timers.splice(index, 1);
   }

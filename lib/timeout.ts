@@ -9,7 +9,9 @@
  * @module
  */
 
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, systemClock } from "./clock.ts";
+
+export type { Clock };
 
 /**
  * Thrown when a call outlives its deadline. Its `name` is `"TimeoutError"`,
@@ -188,9 +190,8 @@ export function timeout<A extends unknown[], T>(
 ): (...args: A) => Promise<T> {
   const policy = new Timeout(options);
 
-  return function timed(...args: A): Promise<T> {
-    return policy.execute(() => fn(...args));
-  };
+  const timed = (...args: A): Promise<T> => policy.execute(() => fn(...args));
+  return Object.defineProperty(timed, "length", { value: fn.length });
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -286,7 +287,7 @@ class DeadlineQueue {
   #calls: TimedCall<unknown>[] = [];
   #head = 0;
   #live = 0;
-  #timer: TimerHandle | undefined;
+  #timer: unknown;
   #timerDueMs = 0;
 
   constructor(clock: Clock, timeoutMs: number) {
