@@ -5,7 +5,9 @@
  * @module
  */
 
-import { clampDelay, type Clock, type unknown } from "./clock.ts";
+import { clampDelay, type Clock } from "./clock.ts";
+
+export type { Clock };
 
 interface ManualTimer {
   readonly id: number;
