@@ -1,0 +1,21 @@
+/**
+ * The entry point for command-line runtimes (Deno, Node, Bun): runs the
+ * conformance script and prints a summary line and the result as JSON.
+ *
+ * @module
+ */
+
+import { RESULT_PREFIX, runConformance } from "./conformance.ts";
+
+const result = await runConformance();
+
+// deno-lint-ignore no-console
+console.log(
+  `conformance: ${result.passed} checks passed, ${result.failed} failed`,
+);
+for (const failure of result.failures) {
+  // deno-lint-ignore no-console
+  console.log(`  failed: ${failure}`);
+}
+// deno-lint-ignore no-console
+console.log(RESULT_PREFIX + JSON.stringify(result));
