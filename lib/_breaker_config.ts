@@ -41,6 +41,7 @@ export interface BreakerConfig {
   slowCallDurationMs: number | undefined;
   slowCallRateThreshold: number;
   isFailure: (error: unknown) => boolean;
+  retryAfterMs: ((error: unknown) => number | undefined) | undefined;
   openMs: number;
   openBackoff: number;
   maxOpenMs: number;
@@ -51,6 +52,7 @@ export interface BreakerConfig {
 }
 
 const countsAll = (): boolean => true;
+const noHint = (): undefined => undefined;
 
 /** The state names a snapshot may carry. */
 export const BREAKER_STATES: readonly BreakerState[] = [
@@ -155,6 +157,9 @@ export function checkBreakerOptions(options: unknown): BreakerConfig {
       1,
     ),
     isFailure: optionalFunction(OWNER, "isFailure", raw.isFailure, countsAll),
+    retryAfterMs: raw.retryAfterMs === undefined
+      ? undefined
+      : optionalFunction(OWNER, "retryAfterMs", raw.retryAfterMs, noHint),
     openMs,
     openBackoff: finiteAtLeast(OWNER, "openBackoff", raw.openBackoff, 1, 1),
     maxOpenMs,

@@ -273,6 +273,15 @@ export interface BreakerOptions {
    */
   isFailure?: (error: unknown) => boolean;
   /**
+   * A hint from the failure that opens the breaker (a server's
+   * `Retry-After`, say), in milliseconds: the open period lasts at least
+   * that long, still capped by `maxOpenMs`. Undefined or a value that is not
+   * a finite number >= 0 leaves the period as `openMs` makes it.
+   *
+   * @default {undefined}
+   */
+  retryAfterMs?: (error: unknown) => number | undefined;
+  /**
    * How long the breaker stays open before it lets probes through, in
    * milliseconds.
    *
@@ -511,6 +520,7 @@ export class Breaker {
   readonly #window: TimeWindow | CountWindow;
   readonly #events = new Listeners<BreakerEventMap>("Breaker");
   readonly #isFailure: (error: unknown) => boolean;
+  readonly #retryAfterMs: ((error: unknown) => number | undefined) | undefined;
   readonly #minimumCalls: number;
   readonly #failureRateThreshold: number;
   readonly #slowMs: number | undefined;
@@ -535,6 +545,7 @@ export class Breaker {
 
   #openUntilMs = 0;
   #reopens = 0;
+  #lastFailure: unknown;
   #probes = new Set<Probe>();
   #probeSuccesses = 0;
 
@@ -555,6 +566,7 @@ export class Breaker {
     this.#name = config.name;
     this.#clock = config.clock;
     this.#isFailure = config.isFailure;
+    this.#retryAfterMs = config.retryAfterMs;
     this.#minimumCalls = config.minimumCalls;
     this.#failureRateThreshold = config.failureRateThreshold;
     this.#slowMs = config.slowCallDurationMs;
@@ -983,12 +995,14 @@ export class Breaker {
         const nowMs = this.#read();
         durationMs = nowMs - startMs;
         const slow = durationMs >= this.#slowMs;
+        if (kind === FAILURE) this.#lastFailure = error;
         this.#record(
           ((kind === FAILURE ? FAILED : 0) | (slow ? SLOW : 0)) as Outcome,
         );
         this.#evaluate(nowMs);
       } else if (kind === FAILURE) {
         const nowMs = this.#read();
+        this.#lastFailure = error;
         this.#record(FAILED);
         this.#evaluate(nowMs);
       } else {
@@ -1003,6 +1017,7 @@ export class Breaker {
     if (this.#probes.has(probe)) {
       const nowMs = this.#read();
       durationMs = nowMs - probe.startMs;
+      if (kind === FAILURE) this.#lastFailure = error;
       if (this.#probes.delete(probe)) this.#judgeProbe(kind, durationMs, nowMs);
     }
     this.#count(kind, error, durationMs);
@@ -1134,13 +1149,37 @@ export class Breaker {
 
   #open(atMs: number, reason: BreakerTransitionReason): void {
     this.#reopens = this.#state === "half-open" ? this.#reopens + 1 : 0;
-    const durationMs = this.#openMs * this.#openBackoff ** this.#reopens;
+    const durationMs = Math.max(
+      this.#openMs * this.#openBackoff ** this.#reopens,
+      this.#hintMs(reason),
+    );
     this.#openUntilMs = atMs + Math.min(durationMs, this.#maxOpenMs);
+    this.#lastFailure = undefined;
     this.#window.clear();
     this.#probes.clear();
     this.#probeSuccesses = 0;
     this.#opens++;
     this.#transition("open", reason);
+  }
+
+  /** The failure's own hint for the open period, or 0. */
+  #hintMs(reason: BreakerTransitionReason): number {
+    if (
+      this.#retryAfterMs === undefined ||
+      (reason !== "failure-rate" && reason !== "probe-failure")
+    ) {
+      return 0;
+    }
+
+    try {
+      const hintMs = this.#retryAfterMs(this.#lastFailure);
+      return typeof hintMs === "number" && hintMs >= 0 && hintMs < Infinity
+        ? hintMs
+        : 0;
+    } catch (hintError) {
+      reportCallbackError(hintError);
+      return 0;
+    }
   }
 
   #close(reason: BreakerTransitionReason): void {

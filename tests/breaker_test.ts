@@ -1012,3 +1012,47 @@ Deno.test("Breaker starts no timer and reads no clock while idle", () => {
 function clockWait(clock: ManualClock, ms: number): Promise<string> {
   return new Promise((resolve) => clock.setTimer(() => resolve("done"), ms));
 }
+
+Deno.test("a failure's retryAfterMs hint lengthens the open period, capped by maxOpenMs", async () => {
+  const clock = new ManualClock();
+  const breaker = new Breaker({
+    clock,
+    minimumCalls: 1,
+    openMs: 1_000,
+    maxOpenMs: 10_000,
+    retryAfterMs: (error) => (error as { retryAfterMs?: number }).retryAfterMs,
+  });
+  const failWith = (retryAfterMs: number) =>
+    breaker.execute(() =>
+      Promise.reject(Object.assign(new Error("busy"), { retryAfterMs }))
+    ).catch(() => {});
+
+  await failWith(4_000);
+  assert.equal(breaker.state, "open");
+  const rejection = await breaker.execute(() => 1).catch((error) => error);
+  assert.equal(rejection.retryAfterMs, 4_000);
+  await clock.advance(3_999);
+  assert.equal(breaker.state, "open");
+  await clock.advance(1);
+  assert.equal(breaker.state, "half-open");
+
+  await failWith(60_000);
+  const capped = await breaker.execute(() => 1).catch((error) => error);
+  assert.equal(capped.retryAfterMs, 10_000);
+});
+
+Deno.test("a hint shorter than openMs or not a number leaves openMs", async () => {
+  const clock = new ManualClock();
+  const hints: unknown[] = [100, Number.NaN, "soon"];
+  for (const hint of hints) {
+    const breaker = new Breaker({
+      clock,
+      minimumCalls: 1,
+      openMs: 1_000,
+      retryAfterMs: () => hint as number,
+    });
+    await breaker.execute(() => Promise.reject(new Error("x"))).catch(() => {});
+    const rejection = await breaker.execute(() => 1).catch((error) => error);
+    assert.equal(rejection.retryAfterMs, 1_000, `hint ${String(hint)}`);
+  }
+});
