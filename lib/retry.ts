@@ -24,8 +24,8 @@ export interface AttemptRecord {
   readonly error: unknown;
   /**
    * When the attempt started, in the clock's milliseconds. Undefined for the
-   * first attempt when it returned a promise: the retry reads no clock on its
-   * success path, since a read costs about as much as a fast call.
+   * first attempt: the retry reads no clock before it, since a read costs
+   * about as much as a fast call.
    */
   readonly startedAtMs: number | undefined;
   /** When the attempt's failure was seen, in the clock's milliseconds. */
@@ -38,7 +38,8 @@ export interface AttemptRecord {
 
 /**
  * Thrown when more than one attempt ran and none succeeded. `errors` holds
- * each attempt's error in order, `cause` the last one.
+ * each failed attempt's error in order (an attempt whose result was retried
+ * by `shouldRetryResult` has none), `cause` the last one.
  *
  * @example Catching on any attempt's error
  * ```ts
@@ -69,7 +70,7 @@ export class RetryError extends AggregateError {
     const last = attempts[attempts.length - 1];
     super(
       attempts.map((record) => record.error),
-      `All ${attempts.length} attempts failed; the last with: ${
+      `All ${last?.attempt ?? 0} attempts failed; the last with: ${
         describe(last?.error)
       }`,
       { cause: last?.error },
@@ -94,8 +95,8 @@ export interface AttemptContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
   /**
-   * Aborts when the caller's signal aborts. Each attempt has its own,
-   * made on first read.
+   * Aborts when the caller's signal aborts while the attempt runs. Each
+   * attempt has its own, made on first read.
    */
   readonly signal: AbortSignal;
 }
@@ -233,6 +234,7 @@ export class Retry<T = unknown> {
     ) {
       checkFunction(hook, options[hook]);
     }
+    checkClock(options.clock);
 
     this.#settings = {
       attempts,
@@ -256,8 +258,12 @@ export class Retry<T = unknown> {
   ): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
-    return new RetryRun<R>(this as unknown as Retry<R>, operation, signal)
-      .run();
+    const run = new RetryRun<R>(this as unknown as Retry<R>, operation, signal);
+    try {
+      return run.run();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** @internal */
@@ -313,6 +319,7 @@ class RetryRun<T> implements AttemptContext {
   readonly #outer: AbortSignal | undefined;
   readonly #records: AttemptRecord[] = [];
   attempt = 0;
+  #running = false;
   #startedAtMs: number | undefined;
   #previousDelayMs = 0;
   #controller: AbortController | undefined;
@@ -332,7 +339,9 @@ class RetryRun<T> implements AttemptContext {
       this.#controller = new AbortController();
       const outer = this.#outer;
       if (outer?.aborted) this.#controller.abort(outer.reason);
-      else outer?.addEventListener("abort", this, { once: true });
+      else if (this.#running) {
+        outer?.addEventListener("abort", this, { once: true });
+      }
     }
 
     return this.#controller.signal;
@@ -345,13 +354,13 @@ class RetryRun<T> implements AttemptContext {
 
   run(): Promise<T> {
     this.attempt++;
-    this.#releaseSignal();
+    this.#running = true;
+    this.#controller = undefined;
 
     let result: T | PromiseLike<T>;
     try {
       result = this.#operation(this);
     } catch (error) {
-      this.#startedAtMs = this.#settings.clock.now();
       return this.#failed(error);
     }
     if (typeof (result as PromiseLike<T> | null)?.then !== "function") {
@@ -368,41 +377,37 @@ class RetryRun<T> implements AttemptContext {
   }
 
   #succeeded(value: T): Promise<T> {
+    this.#endAttempt();
     const { shouldRetryResult, attempts } = this.#settings;
     if (
       shouldRetryResult === undefined || this.attempt >= attempts ||
       this.#outer?.aborted || !shouldRetryResult(value, this.attempt)
     ) {
-      this.#releaseSignal();
       return Promise.resolve(value);
     }
 
-    return this.#waitAndRetry(undefined, this.#settings.clock.now());
+    return this.#waitAndRetry(undefined, this.#nextDelay(undefined));
   }
 
   #failed(error: unknown): Promise<T> {
     const endedAtMs = this.#settings.clock.now();
+    this.#endAttempt();
     const outer = this.#outer;
-    if (outer?.aborted) {
-      this.#releaseSignal();
-      return Promise.reject(outer.reason);
-    }
+    if (outer?.aborted) return Promise.reject(outer.reason);
 
-    const { attempts, shouldRetry } = this.#settings;
+    const { attempts, shouldRetry, retryAfterMs } = this.#settings;
     if (this.attempt < attempts && shouldRetry(error, this.attempt)) {
-      return this.#waitAndRetry(error, endedAtMs);
+      const delayMs = this.#nextDelay(retryAfterMs(error));
+      this.#record(error, endedAtMs, delayMs);
+      return this.#waitAndRetry(error, delayMs);
     }
-
-    this.#releaseSignal();
-    if (this.#records.length === 0) return Promise.reject(error);
+    if (this.attempt === 1) return Promise.reject(error);
 
     this.#record(error, endedAtMs, 0);
     return Promise.reject(new RetryError(this.#records));
   }
 
-  #waitAndRetry(error: unknown, endedAtMs: number): Promise<T> {
-    const delayMs = this.#nextDelay(error);
-    if (error !== undefined) this.#record(error, endedAtMs, delayMs);
+  #waitAndRetry(error: unknown, delayMs: number): Promise<T> {
     this.#notify(error, delayMs);
 
     const next = () => {
@@ -413,20 +418,11 @@ class RetryRun<T> implements AttemptContext {
       .then(next);
   }
 
-  #nextDelay(error: unknown): number {
-    const { backoff, random, retryAfterMs } = this.#settings;
-    const hintMs = error === undefined ? undefined : retryAfterMs(error);
-    let delayMs: number;
-    if (typeof hintMs === "number" && hintMs >= 0) {
-      delayMs = Math.min(hintMs, backoff.maxDelayMs, MAX_DELAY_MS);
-    } else {
-      delayMs = backoffDelay(
-        backoff,
-        this.attempt,
-        this.#previousDelayMs,
-        random,
-      );
-    }
+  #nextDelay(hintMs: number | undefined): number {
+    const { backoff, random } = this.#settings;
+    const delayMs = typeof hintMs === "number" && hintMs >= 0
+      ? Math.min(hintMs, backoff.maxDelayMs, MAX_DELAY_MS)
+      : backoffDelay(backoff, this.attempt, this.#previousDelayMs, random);
     this.#previousDelayMs = delayMs;
 
     return delayMs;
@@ -454,11 +450,12 @@ class RetryRun<T> implements AttemptContext {
     }
   }
 
-  #releaseSignal(): void {
+  /** Unlinks the attempt's signal from the caller's: the attempt is over. */
+  #endAttempt(): void {
+    this.#running = false;
     if (this.#controller === undefined) return;
 
     this.#outer?.removeEventListener("abort", this);
-    this.#controller = undefined;
   }
 }
 
@@ -466,7 +463,8 @@ class RetryRun<T> implements AttemptContext {
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() =>
       signal.removeEventListener("abort", onAbort)
     );
@@ -529,6 +527,22 @@ function checkBackoff(backoff: unknown): void {
       BACKOFF_KINDS.join(", ")
     } or a function, got ${JSON.stringify(backoff)}`,
   );
+}
+
+function checkClock(clock: unknown): void {
+  if (clock === undefined) return;
+
+  const { now, setTimer, clearTimer } = Object(clock) as Partial<Clock>;
+  if (
+    typeof now !== "function" || typeof setTimer !== "function" ||
+    typeof clearTimer !== "function"
+  ) {
+    throw new TypeError(
+      `Retry: clock must have now, setTimer and clearTimer methods, got ${
+        Object.prototype.toString.call(clock)
+      }`,
+    );
+  }
 }
 
 function checkFunction(name: string, value: unknown): void {

@@ -102,7 +102,7 @@ export class ManualClock implements Clock {
       timer.callback();
       await settle();
     }
-    this.#nowMs = targetMs;
+    this.#nowMs = Math.max(this.#nowMs, targetMs);
     await settle();
   }
 

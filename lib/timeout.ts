@@ -1,10 +1,13 @@
 /**
  * Deadlines that abort work through an `AbortSignal`.
  *
- * A call that settles within the microtask turn it started in costs no timer
- * and no clock read. Only a call still pending at the end of that turn is put
- * on its policy's deadline queue, which keeps one clock timer for all of its
- * pending calls, so a burst of calls costs one timer, not one each.
+ * A call whose operation returns a value or an already settled promise (an
+ * `async` function that never awaits) costs no timer and no clock read. A
+ * call still pending one microtask later is put on its policy's deadline
+ * queue, which keeps one clock timer for all of its pending calls, so a burst
+ * of calls costs one timer, not one each. An operation that awaits even once
+ * is still pending then: if no other call of the policy is pending, it pays
+ * for starting and clearing that timer (about 1.5 µs in Deno).
  *
  * @module
  */
@@ -116,6 +119,17 @@ export class Timeout {
     if (onTimeout !== undefined && typeof onTimeout !== "function") {
       throw new TypeError(
         `Timeout: onTimeout must be a function, got ${typeof onTimeout}`,
+      );
+    }
+    if (
+      typeof clock?.now !== "function" ||
+      typeof clock.setTimer !== "function" ||
+      typeof clock.clearTimer !== "function"
+    ) {
+      throw new TypeError(
+        `Timeout: clock must have now, setTimer and clearTimer methods, got ${
+          Object.prototype.toString.call(clock)
+        }`,
       );
     }
     this.timeoutMs = timeoutMs;
@@ -238,6 +252,12 @@ class TimedCall<T> implements TimeoutContext {
         (value) => this.#finish() && resolve(value),
         (error) => this.#finish() && reject(error),
       );
+      if (this.settled) return;
+      if (this.outer?.aborted) {
+        this.handleEvent();
+        return;
+      }
+
       this.outer?.addEventListener("abort", this);
       queueMicrotask(armIfPending.bind(this as TimedCall<unknown>));
     });
