@@ -1,25 +1,32 @@
 /**
  * dyno: a zero-dependency toolkit for fault-tolerant services, running
  * unchanged in Deno, Bun, Node, browsers and edge workers. Each module stands
- * alone on its own subpath (`@dyno/dyno/retry`, `@dyno/dyno/timeout`, …);
+ * alone on its own subpath (`@dyno/dyno/retry`, `@dyno/dyno/breaker`, …);
  * this entry point re-exports them all.
  *
- * @example A retried call with a deadline per attempt
+ * @example A resilient call path in one wrapper
  * ```ts
- * import { Retry, Timeout } from "@dyno/dyno";
+ * import { MetricsRegistry, Service } from "@dyno/dyno";
  * import assert from "node:assert/strict";
  *
- * const retry = new Retry({ attempts: 3, initialDelayMs: 0 });
- * const deadline = new Timeout({ timeoutMs: 1_000 });
- * let calls = 0;
+ * const registry = new MetricsRegistry();
+ * const quotes = new Service<number>({
+ *   name: "quotes",
+ *   bulkhead: { maxConcurrent: 8, maxQueued: 16 },
+ *   timeoutMs: 1_000,
+ *   retry: { attempts: 3, initialDelayMs: 0 },
+ *   breaker: { minimumCalls: 20 },
+ *   fallback: { value: 0 },
+ *   metrics: registry,
+ * });
  *
- * const answer = await retry.execute(({ signal }) =>
- *   deadline.execute(async () => {
- *     if (++calls < 2) throw new Error("flaky upstream");
- *     return 42;
- *   }, signal)
- * );
- * assert.equal(answer, 42);
+ * let calls = 0;
+ * const quote = await quotes.execute(async () => {
+ *   if (++calls < 2) throw new Error("flaky upstream");
+ *   return 42;
+ * });
+ * assert.equal(quote, 42);
+ * assert.equal(registry.snapshot()[0].cumulative.retries, 1);
  * ```
  *
  * @module
@@ -28,3 +35,18 @@
 export * from "./lib/clock.ts";
 export * from "./lib/retry.ts";
 export * from "./lib/timeout.ts";
+export * from "./lib/breaker.ts";
+export * from "./lib/fuse.ts";
+export * from "./lib/fallback.ts";
+export * from "./lib/bulkhead.ts";
+export * from "./lib/cache.ts";
+export * from "./lib/cache_stores.ts";
+export * from "./lib/metrics.ts";
+export * from "./lib/stats.ts";
+export * from "./lib/timing.ts";
+export * from "./lib/dashboard.ts";
+export * from "./lib/filter.ts";
+export * from "./lib/harness.ts";
+export * from "./lib/inject.ts";
+export * from "./lib/registry.ts";
+export * from "./lib/service.ts";

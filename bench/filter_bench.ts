@@ -1,5 +1,6 @@
 import { filter } from "../lib/filter.ts";
 
+// deno-lint-ignore require-await
 const add = async (a: number, b: number) => a + b;
 const addSync = (a: number, b: number) => a + b;
 
@@ -37,16 +38,26 @@ Deno.bench("dyno filter, one after", { group: "filter" }, async () => {
 Deno.bench("dyno filter, one around", { group: "filter" }, async () => {
   await oneAround(1, 2);
 });
-Deno.bench("dyno filter, 2 around + 2 before + 2 after", { group: "filter" }, async () => {
-  await all(1, 2);
-});
-Deno.bench("dyno filter, async before + async after", { group: "filter" }, async () => {
-  await asyncFilters(1, 2);
-});
+Deno.bench(
+  "dyno filter, 2 around + 2 before + 2 after",
+  { group: "filter" },
+  async () => {
+    await all(1, 2);
+  },
+);
+Deno.bench(
+  "dyno filter, async before + async after",
+  { group: "filter" },
+  async () => {
+    await asyncFilters(1, 2);
+  },
+);
 
 Deno.bench("raw sync call", { group: "filter sync", baseline: true }, () => {
   addSync(1, 2);
 });
-Deno.bench("dyno filter sync, around + before + after", { group: "filter sync" }, () => {
+Deno.bench("dyno filter sync, around + before + after", {
+  group: "filter sync",
+}, () => {
   syncAll(1, 2);
 });

@@ -1,5 +1,6 @@
 import { Harness, harness } from "../lib/harness.ts";
 
+// deno-lint-ignore require-await
 const add = async (a: number, b: number) => a + b;
 const addSync = (a: number, b: number) => a + b;
 const failure = new Error("boom");
@@ -24,12 +25,22 @@ Deno.bench("raw sync call", { group: "harness sync", baseline: true }, () => {
 Deno.bench("dyno harness sync, success", { group: "harness sync" }, () => {
   wrappedSync(1, 2);
 });
-Deno.bench("raw rejected call", { group: "harness failure", baseline: true }, async () => {
-  await failingRaw().catch(() => {});
-});
-Deno.bench("dyno harness, rejection recorded", { group: "harness failure" }, async () => {
-  await failing().catch(() => {});
-});
-Deno.bench("dyno harness, rejection sampled at 1%", { group: "harness failure" }, async () => {
+Deno.bench(
+  "raw rejected call",
+  { group: "harness failure", baseline: true },
+  async () => {
+    await failingRaw().catch(() => {});
+  },
+);
+Deno.bench(
+  "dyno harness, rejection recorded",
+  { group: "harness failure" },
+  async () => {
+    await failing().catch(() => {});
+  },
+);
+Deno.bench("dyno harness, rejection sampled at 1%", {
+  group: "harness failure",
+}, async () => {
   await sampled().catch(() => {});
 });

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 const BUDGETS_BYTES: Record<string, number> = {
   retry: 2_048,
   timeout: 2_048,
+  breaker: 2_048,
+  bulkhead: 2_048,
+  cache: 3_072,
 };
 
 async function gzippedBundleBytes(module: string): Promise<number> {

@@ -1,0 +1,472 @@
+/**
+ * One wrapper that turns a function making a single attempt at a dependency
+ * into a resilient call: the worker pool, a deadline, retries, a circuit
+ * breaker, a fallback and metrics, each optional, configured in one object.
+ *
+ * The layers, from the caller inwards, and why in that order:
+ *
+ * 1. **cache** (optional): a fresh value answers without touching anything
+ *    below, so a hit costs the upstream nothing.
+ * 2. **fallback**: sees the final outcome only, whatever layer produced the
+ *    failure (an open breaker, a full pool, a timeout, the last retry).
+ * 3. **total deadline** (`totalTimeoutMs`): bounds the whole call, retries
+ *    and waits included.
+ * 4. **retry**: each attempt passes through the breaker anew, so a breaker
+ *    that opens mid-way stops the retries: its rejections, and the pool's,
+ *    are never retried.
+ * 5. **breaker**: judges each attempt's outcome; a full pool is not the
+ *    upstream's fault and does not count against it.
+ * 6. **bulkhead**: bounds concurrent attempts on the upstream; time spent
+ *    queued is bounded by its own `queueTimeoutMs`, not by the deadline.
+ * 7. **attempt deadline** (`timeoutMs`): innermost, so that it times the
+ *    upstream alone, and so that the pool sees a timed-out attempt that is
+ *    still running and keeps its permit until it really ends.
+ *
+ * Metrics count each attempt once (success, failure, timeout, short-circuit,
+ * rejection), each retry, each fallback outcome, and the calls in flight.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import { Bulkhead, BulkheadRejectedError } from "./bulkhead.ts";
+import type { BulkheadOptions } from "./bulkhead.ts";
+import { Breaker, BreakerOpenError } from "./breaker.ts";
+import type { BreakerOptions } from "./breaker.ts";
+import { Retry, type RetryOptions } from "./retry.ts";
+import { Timeout } from "./timeout.ts";
+import { Fallback, type FallbackOptions } from "./fallback.ts";
+import { Metrics, type MetricsRegistry } from "./metrics.ts";
+import type { LoadingCache } from "./cache.ts";
+
+export type { Clock };
+
+/** What each attempt of a service's operation receives. */
+export interface ServiceContext {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /**
+   * Aborts at the attempt's deadline, at the total deadline, or when the
+   * caller's signal aborts.
+   */
+  readonly signal: AbortSignal | undefined;
+}
+
+/** A cache in front of a service. */
+export interface ServiceCache<A extends unknown[], T> {
+  /** The cache; a miss loads through the service. */
+  cache: LoadingCache<T>;
+  /** The cache key of a call's arguments. */
+  key: (...args: A) => string;
+}
+
+/** Options for {@linkcode Service} and {@linkcode service}. */
+export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
+  /** The service's name, in metrics, errors and events. */
+  name: string;
+  /**
+   * The clock every layer reads.
+   *
+   * @default {systemClock}
+   */
+  clock?: Clock;
+  /** The worker pool's options, or a pool to share. Unset: no pool. */
+  bulkhead?: Omit<BulkheadOptions, "clock"> | Bulkhead;
+  /** Each attempt's deadline in milliseconds. Unset: none. */
+  timeoutMs?: number;
+  /** The deadline for the whole call, retries included. Unset: none. */
+  totalTimeoutMs?: number;
+  /**
+   * Retry options. Breaker and pool rejections are never retried, whatever
+   * `shouldRetry` says. Unset: one attempt.
+   */
+  retry?: Omit<RetryOptions<T>, "clock">;
+  /**
+   * Breaker options, or a breaker to share. A full pool and the caller's own
+   * abort never count as failures. Unset: no breaker.
+   */
+  breaker?: Omit<BreakerOptions, "clock"> | Breaker;
+  /** Answers the final failure with a value or a handler. Unset: none. */
+  fallback?: FallbackOptions<T>;
+  /**
+   * Where the service's metrics are registered, for exporters and the
+   * dashboard; `false` keeps no metrics.
+   *
+   * @default {metrics kept, registered nowhere}
+   */
+  metrics?: MetricsRegistry | false;
+  /** A cache in front of the service. */
+  cache?: ServiceCache<A, T>;
+  /**
+   * Picks the caller's `AbortSignal` out of a call's arguments, for the
+   * wrapper form (`service(fn)`), such as `([, init]) => init?.signal`.
+   */
+  signalFrom?: (args: A) => AbortSignal | undefined;
+  /**
+   * Puts an attempt's signal into a call's arguments, for the wrapper form,
+   * such as `([url, init], signal) => [url, { ...init, signal }]`.
+   */
+  signalInto?: (args: A, signal: AbortSignal) => [...A];
+}
+
+/**
+ * A resilient call path to one dependency. See the module's documentation
+ * for the order of the layers.
+ *
+ * @example A flaky dependency behind a pool, deadline, retry and breaker
+ * ```ts
+ * import { Service } from "@dyno/dyno/service";
+ * import { MetricsRegistry } from "@dyno/dyno/metrics";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = new MetricsRegistry();
+ * const prices = new Service<number>({
+ *   name: "prices",
+ *   bulkhead: { maxConcurrent: 4, maxQueued: 8 },
+ *   timeoutMs: 500,
+ *   retry: { attempts: 3, initialDelayMs: 1 },
+ *   breaker: { minimumCalls: 10 },
+ *   fallback: { value: -1 },
+ *   metrics: registry,
+ * });
+ *
+ * let calls = 0;
+ * const price = await prices.execute(async () => {
+ *   if (++calls < 3) throw new Error("503");
+ *   return 42;
+ * });
+ *
+ * assert.equal(price, 42);
+ * const [snapshot] = registry.snapshot();
+ * assert.equal(snapshot.cumulative.failures, 2);
+ * assert.equal(snapshot.cumulative.retries, 2);
+ * assert.equal(snapshot.cumulative.successes, 1);
+ * ```
+ */
+export class Service<T = unknown> {
+  /** The service's name. */
+  readonly name: string;
+  /** The breaker, when one was configured. */
+  readonly breaker: Breaker | undefined;
+  /** The worker pool, when one was configured. */
+  readonly bulkhead: Bulkhead | undefined;
+  /** The metrics, unless `metrics: false`. */
+  readonly metrics: Metrics | undefined;
+
+  readonly #clock: Clock;
+  readonly #timeout: Timeout | undefined;
+  readonly #totalTimeout: Timeout | undefined;
+  readonly #retry: Retry<T> | undefined;
+  readonly #fallback: Fallback<T> | undefined;
+
+  /** Checks the options and builds the layers; starts no timer. */
+  constructor(options: ServiceOptions<unknown[], T>) {
+    const { name, clock = systemClock } = options ?? {};
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(
+        `Service: name must be a non-empty string, got ${JSON.stringify(name)}`,
+      );
+    }
+
+    this.name = name;
+    this.#clock = clock;
+    this.bulkhead = buildBulkhead(options.bulkhead, name, clock);
+    this.breaker = buildBreaker(options.breaker, name, clock);
+    this.#timeout = options.timeoutMs === undefined
+      ? undefined
+      : new Timeout({ timeoutMs: options.timeoutMs, clock });
+    this.#totalTimeout = options.totalTimeoutMs === undefined
+      ? undefined
+      : new Timeout({ timeoutMs: options.totalTimeoutMs, clock });
+    this.#fallback = options.fallback === undefined
+      ? undefined
+      : new Fallback<T>(options.fallback);
+    this.metrics = buildMetrics(options.metrics, name, clock, this);
+    this.#retry = buildRetry(options.retry, clock, this.metrics);
+  }
+
+  /**
+   * Runs `operation` through every configured layer. The operation gets the
+   * attempt's number and signal.
+   */
+  execute(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const metrics = this.metrics;
+    metrics?.callStarted();
+
+    const outcome = this.#fallback === undefined
+      ? this.#withTotalDeadline(operation, signal)
+      : this.#withFallback(operation, signal);
+    if (metrics === undefined) return outcome;
+
+    outcome.then(() => metrics.callEnded(), () => metrics.callEnded());
+    return outcome;
+  }
+
+  #withFallback(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    let failed = false;
+    const metrics = this.metrics;
+    const answer = this.#fallback!.execute(
+      () =>
+        this.#withTotalDeadline(operation, signal).catch((error) => {
+          failed = true;
+          throw error;
+        }),
+      signal,
+    );
+    if (metrics === undefined) return answer;
+
+    return answer.then(
+      (value) => {
+        if (failed) metrics.recordFallbackSuccess();
+        return value;
+      },
+      (error) => {
+        if (failed) metrics.recordFallbackFailure();
+        throw error;
+      },
+    );
+  }
+
+  #withTotalDeadline(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const total = this.#totalTimeout;
+    if (total === undefined) return this.#withRetry(operation, signal);
+
+    return total.execute(
+      (context) => this.#withRetry(operation, context.signal),
+      signal,
+    );
+  }
+
+  #withRetry(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const retry = this.#retry;
+    if (retry === undefined) return this.#attempt(operation, 1, signal);
+
+    return retry.execute(
+      (context) =>
+        this.#attempt(
+          operation,
+          context.attempt,
+          signal === undefined ? undefined : context.signal,
+        ),
+      signal,
+    );
+  }
+
+  /** One attempt through breaker, pool and deadline, timed for metrics. */
+  #attempt(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const metrics = this.metrics;
+    const startedAtMs = metrics === undefined ? 0 : this.#clock.now();
+    const inner = (outerSignal: AbortSignal | undefined): Promise<T> =>
+      this.#guarded(operation, attempt, outerSignal);
+    const result = this.breaker === undefined
+      ? inner(signal)
+      : this.breaker.execute((context) => inner(context.signal), signal);
+
+    if (metrics === undefined) return result;
+
+    return result.then(
+      (value) => {
+        metrics.recordSuccess(this.#clock.now() - startedAtMs);
+        return value;
+      },
+      (error) => {
+        recordFailure(metrics, error, this.#clock.now() - startedAtMs);
+        throw error;
+      },
+    );
+  }
+
+  #guarded(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const timeout = this.#timeout;
+    const run = (poolSignal: AbortSignal | undefined): Promise<T> =>
+      timeout === undefined
+        ? Promise.resolve(operation({ attempt, signal: poolSignal }))
+        : timeout.execute(
+          (context) => operation({ attempt, signal: context.signal }),
+          poolSignal,
+        );
+
+    return this.bulkhead === undefined
+      ? run(signal)
+      : this.bulkhead.execute((context) => run(context.signal), signal);
+  }
+}
+
+/**
+ * Wraps `fn` in a {@linkcode Service}: the result keeps `fn`'s signature and
+ * exposes the service's `breaker`, `bulkhead` and `metrics`. Give
+ * `signalFrom` and `signalInto` so that deadlines and the caller's abort
+ * reach `fn`.
+ *
+ * @example Wrapping a function
+ * ```ts
+ * import { service } from "@dyno/dyno/service";
+ * import assert from "node:assert/strict";
+ *
+ * const lookUp = service(async (id: number) => ({ id, name: "Ada" }), {
+ *   name: "users",
+ *   timeoutMs: 1_000,
+ *   breaker: { minimumCalls: 5 },
+ *   fallback: { value: { id: 0, name: "unknown" } },
+ * });
+ *
+ * assert.deepEqual(await lookUp(7), { id: 7, name: "Ada" });
+ * assert.equal(lookUp.breaker?.state, "closed");
+ * ```
+ */
+export function service<A extends unknown[], T>(
+  fn: (...args: A) => T | PromiseLike<T>,
+  options: ServiceOptions<A, T>,
+): ServiceFunction<A, T> {
+  const policy = new Service<T>(options as ServiceOptions<unknown[], T>);
+  const { cache, signalFrom, signalInto } = options;
+
+  const call = (args: A): Promise<T> =>
+    policy.execute(
+      ({ signal }) =>
+        signal === undefined || signalInto === undefined
+          ? fn(...args)
+          : fn(...signalInto(args, signal)),
+      signalFrom?.(args),
+    );
+  const resilient = cache === undefined
+    ? (...args: A): Promise<T> => call(args)
+    : (...args: A): Promise<T> =>
+      cache.cache.get(cache.key(...args), () => call(args));
+
+  Object.defineProperty(resilient, "length", { value: fn.length });
+  return Object.assign(resilient, {
+    service: policy,
+    breaker: policy.breaker,
+    bulkhead: policy.bulkhead,
+    metrics: policy.metrics,
+  });
+}
+
+/** What {@linkcode service} returns: `fn`'s signature plus its layers. */
+export type ServiceFunction<A extends unknown[], T> =
+  & ((...args: A) => Promise<T>)
+  & {
+    /** The service behind the function. */
+    readonly service: Service<T>;
+    /** The breaker, when one was configured. */
+    readonly breaker: Breaker | undefined;
+    /** The worker pool, when one was configured. */
+    readonly bulkhead: Bulkhead | undefined;
+    /** The metrics, unless `metrics: false`. */
+    readonly metrics: Metrics | undefined;
+  };
+
+function recordFailure(metrics: Metrics, error: unknown, latencyMs: number) {
+  if (error instanceof BreakerOpenError) metrics.recordShortCircuited();
+  else if (error instanceof BulkheadRejectedError) metrics.recordRejected();
+  else if ((error as Error | null)?.name === "TimeoutError") {
+    metrics.recordTimeout(latencyMs);
+  } else metrics.recordFailure(latencyMs);
+}
+
+function isRejection(error: unknown): boolean {
+  return error instanceof BreakerOpenError ||
+    error instanceof BulkheadRejectedError;
+}
+
+function buildBulkhead(
+  options: ServiceOptions["bulkhead"],
+  name: string,
+  clock: Clock,
+): Bulkhead | undefined {
+  if (options === undefined || options instanceof Bulkhead) return options;
+
+  return new Bulkhead({ name, ...options, clock });
+}
+
+function buildBreaker(
+  options: ServiceOptions["breaker"],
+  name: string,
+  clock: Clock,
+): Breaker | undefined {
+  if (options === undefined || options instanceof Breaker) return options;
+
+  const isFailure = options.isFailure;
+  return new Breaker({
+    name,
+    retryAfterMs: retryAfterField,
+    ...options,
+    clock,
+    isFailure: (error) =>
+      !(error instanceof BulkheadRejectedError) &&
+      (isFailure === undefined || isFailure(error)),
+  });
+}
+
+function buildRetry<T>(
+  options: ServiceOptions<unknown[], T>["retry"],
+  clock: Clock,
+  metrics: Metrics | undefined,
+): Retry<T> | undefined {
+  if (options === undefined) return undefined;
+
+  const { shouldRetry, onRetry } = options;
+  return new Retry<T>({
+    ...options,
+    clock,
+    shouldRetry: (error, attempt) =>
+      !isRejection(error) &&
+      (shouldRetry === undefined || shouldRetry(error, attempt)),
+    onRetry: (event) => {
+      metrics?.recordRetry();
+      onRetry?.(event);
+    },
+  });
+}
+
+function buildMetrics<T>(
+  registry: MetricsRegistry | false | undefined,
+  name: string,
+  clock: Clock,
+  owner: Service<T>,
+): Metrics | undefined {
+  if (registry === false) return undefined;
+
+  return new Metrics({
+    name,
+    clock,
+    registry,
+    circuitState: () => owner.breaker?.state,
+    queued: () => owner.bulkhead?.queued ?? 0,
+  });
+}
+
+function retryAfterField(error: unknown): number | undefined {
+  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+
+  return typeof value === "number" ? value : undefined;
+}
+
+export {
+  type FetchArgs,
+  HttpStatusError,
+  parseRetryAfter,
+  serviceFetch,
+  type ServiceFetchOptions,
+} from "./service_fetch.ts";
