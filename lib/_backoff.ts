@@ -44,9 +44,7 @@ export function backoffDelay(
     delayMs = kind(retry, previousDelayMs, random);
     if (typeof delayMs !== "number" || Number.isNaN(delayMs)) {
       throw new RangeError(
-        `Retry: the backoff function returned ${
-          String(delayMs)
-        } for retry ${retry}; it must return a number of milliseconds`,
+        `Retry: backoff returned ${String(delayMs)} for retry ${retry}, not ms`,
       );
     }
   } else if (kind === "constant") {

@@ -13,6 +13,9 @@ import {
   type BackoffKind,
   type BackoffSettings,
 } from "./_backoff.ts";
+import { checkClock, checkFunction, checkNumber } from "./_check.ts";
+
+const OWNER = "Retry";
 
 export type { BackoffFunction, BackoffKind, Clock };
 
@@ -81,7 +84,7 @@ export class RetryError extends AggregateError {
 
   /** Whether any attempt failed with an instance of `errorClass`. */
   has(errorClass: abstract new (...args: never[]) => unknown): boolean {
-    return this.find(errorClass) !== undefined;
+    return this.errors.some((error) => error instanceof errorClass);
   }
 
   /** The first attempt error that is an instance of `errorClass`, if any. */
@@ -214,15 +217,11 @@ export class Retry<T = unknown> {
       maxDelayMs = 30_000,
       factor = 2,
     } = options;
-    checkWhole("attempts", attempts, 1);
+    checkNumber(OWNER, "attempts", attempts, 1, true);
     checkBackoff(backoff);
-    checkMs("initialDelayMs", initialDelayMs, false);
-    checkMs("maxDelayMs", maxDelayMs, true);
-    if (typeof factor !== "number" || !(factor >= 1) || factor === Infinity) {
-      throw new RangeError(
-        `Retry: factor must be a finite number >= 1, got ${String(factor)}`,
-      );
-    }
+    checkNumber(OWNER, "initialDelayMs", initialDelayMs, 0);
+    checkNumber(OWNER, "maxDelayMs", maxDelayMs, 0, false, false);
+    checkNumber(OWNER, "factor", factor, 1);
     for (
       const hook of [
         "shouldRetry",
@@ -232,9 +231,9 @@ export class Retry<T = unknown> {
         "random",
       ] as const
     ) {
-      checkFunction(hook, options[hook]);
+      checkFunction(OWNER, hook, options[hook]);
     }
-    checkClock(options.clock);
+    checkClock(OWNER, options.clock);
 
     this.#settings = {
       attempts,
@@ -478,7 +477,7 @@ function retryEverything(): boolean {
 function retryAfterField(error: unknown): number | undefined {
   const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
 
-  return typeof value === "number" && Number.isFinite(value) && value >= 0
+  return typeof value === "number" && value >= 0 && value < Infinity
     ? value
     : undefined;
 }
@@ -487,68 +486,22 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function checkWhole(name: string, value: unknown, min: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new RangeError(
-      `Retry: ${name} must be a whole number >= ${min}, got ${String(value)}`,
-    );
+function checkBackoff(backoff: unknown): void {
+  if (typeof backoff === "function" || KINDS.includes(backoff as string)) {
+    return;
   }
+
+  throw new TypeError(
+    `Retry: backoff must be one of ${KINDS.join(", ")} or a function, got ${
+      JSON.stringify(backoff)
+    }`,
+  );
 }
 
-function checkMs(name: string, value: unknown, infinityAllowed: boolean): void {
-  const valid = typeof value === "number" && value >= 0 &&
-    (infinityAllowed || Number.isFinite(value));
-  if (!valid) {
-    throw new RangeError(
-      `Retry: ${name} must be a ${
-        infinityAllowed ? "" : "finite "
-      }number of milliseconds >= 0, got ${String(value)}`,
-    );
-  }
-}
-
-const BACKOFF_KINDS = [
+const KINDS = [
   "constant",
   "linear",
   "exponential",
   "full-jitter",
   "decorrelated-jitter",
 ];
-
-function checkBackoff(backoff: unknown): void {
-  if (
-    typeof backoff === "function" || BACKOFF_KINDS.includes(backoff as string)
-  ) {
-    return;
-  }
-
-  throw new TypeError(
-    `Retry: backoff must be one of ${
-      BACKOFF_KINDS.join(", ")
-    } or a function, got ${JSON.stringify(backoff)}`,
-  );
-}
-
-function checkClock(clock: unknown): void {
-  if (clock === undefined) return;
-
-  const { now, setTimer, clearTimer } = Object(clock) as Partial<Clock>;
-  if (
-    typeof now !== "function" || typeof setTimer !== "function" ||
-    typeof clearTimer !== "function"
-  ) {
-    throw new TypeError(
-      `Retry: clock must have now, setTimer and clearTimer methods, got ${
-        Object.prototype.toString.call(clock)
-      }`,
-    );
-  }
-}
-
-function checkFunction(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(
-      `Retry: ${name} must be a function, got ${typeof value}`,
-    );
-  }
-}

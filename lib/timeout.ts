@@ -12,7 +12,8 @@
  * @module
  */
 
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, MAX_DELAY_MS, systemClock } from "./clock.ts";
+import { checkClock, checkFunction } from "./_check.ts";
 
 export type { Clock };
 
@@ -108,7 +109,7 @@ export class Timeout {
     const { timeoutMs, clock = systemClock, onTimeout } = options ?? {};
     if (
       typeof timeoutMs !== "number" || !(timeoutMs >= 1) ||
-      timeoutMs > 2_147_483_647
+      timeoutMs > MAX_DELAY_MS
     ) {
       throw new RangeError(
         `Timeout: timeoutMs must be a number from 1 to 2147483647, got ${
@@ -116,22 +117,8 @@ export class Timeout {
         }`,
       );
     }
-    if (onTimeout !== undefined && typeof onTimeout !== "function") {
-      throw new TypeError(
-        `Timeout: onTimeout must be a function, got ${typeof onTimeout}`,
-      );
-    }
-    if (
-      typeof clock?.now !== "function" ||
-      typeof clock.setTimer !== "function" ||
-      typeof clock.clearTimer !== "function"
-    ) {
-      throw new TypeError(
-        `Timeout: clock must have now, setTimer and clearTimer methods, got ${
-          Object.prototype.toString.call(clock)
-        }`,
-      );
-    }
+    checkFunction("Timeout", "onTimeout", onTimeout);
+    checkClock("Timeout", clock);
     this.timeoutMs = timeoutMs;
     this.#queue = new DeadlineQueue(clock, timeoutMs);
     this.#onTimeout = onTimeout;

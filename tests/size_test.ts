@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 
+/** "About 2 KB" for a core module is 2 KiB with 5 % to spare; 3 KiB for the cache. */
+const CORE_BUDGET_BYTES = 2_150;
 const BUDGETS_BYTES: Record<string, number> = {
-  retry: 2_048,
-  timeout: 2_048,
-  breaker: 2_048,
-  bulkhead: 2_048,
+  retry: CORE_BUDGET_BYTES,
+  timeout: CORE_BUDGET_BYTES,
+  breaker: CORE_BUDGET_BYTES,
+  bulkhead: CORE_BUDGET_BYTES,
   cache: 3_072,
 };
 
