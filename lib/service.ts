@@ -271,9 +271,11 @@ export class Service<T = unknown> {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const metrics = this.metrics;
-    const startedAtMs = metrics === undefined ? 0 : this.#clock.now();
+    const watch = metrics === undefined
+      ? undefined
+      : new Stopwatch(this.#clock);
     const inner = (outerSignal: AbortSignal | undefined): Promise<T> =>
-      this.#guarded(operation, attempt, outerSignal);
+      this.#guarded(operation, attempt, outerSignal, watch);
     const result = this.breaker === undefined
       ? inner(signal)
       : this.breaker.execute((context) => inner(context.signal), signal);
@@ -282,11 +284,11 @@ export class Service<T = unknown> {
 
     return result.then(
       (value) => {
-        metrics.recordSuccess(this.#clock.now() - startedAtMs);
+        metrics.recordSuccess(watch!.elapsedMs());
         return value;
       },
       (error) => {
-        recordFailure(metrics, error, this.#clock.now() - startedAtMs);
+        recordFailure(metrics, error, watch!.elapsedMs());
         throw error;
       },
     );
@@ -296,13 +298,14 @@ export class Service<T = unknown> {
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     attempt: number,
     signal: AbortSignal | undefined,
+    watch: Stopwatch | undefined,
   ): Promise<T> {
     const timeout = this.#timeout;
     const run = (poolSignal: AbortSignal | undefined): Promise<T> =>
       timeout === undefined
-        ? Promise.resolve(operation({ attempt, signal: poolSignal }))
+        ? timed(operation, new Context(attempt, poolSignal), watch)
         : timeout.execute(
-          (context) => operation({ attempt, signal: context.signal }),
+          (context) => timed(operation, new Context(attempt, context), watch),
           poolSignal,
         );
 
@@ -310,6 +313,74 @@ export class Service<T = unknown> {
       ? run(signal)
       : this.bulkhead.execute((context) => run(context.signal), signal);
   }
+}
+
+/** An attempt's context, whose signal is made only when read. */
+class Context implements ServiceContext {
+  readonly attempt: number;
+  readonly #source: { readonly signal: AbortSignal } | AbortSignal | undefined;
+
+  constructor(
+    attempt: number,
+    source: { readonly signal: AbortSignal } | AbortSignal | undefined,
+  ) {
+    this.attempt = attempt;
+    this.#source = source;
+  }
+
+  get signal(): AbortSignal | undefined {
+    const source = this.#source;
+    return source instanceof AbortSignal ? source : source?.signal;
+  }
+}
+
+/**
+ * Times an operation without a clock read when it settles within the
+ * microtask turn it started in (its latency is then taken as 0): the start
+ * is read only at the end of that turn, if the work is still pending.
+ */
+class Stopwatch {
+  readonly #clock: Clock;
+  #startedAtMs = Number.NaN;
+  #endedAtMs = Number.NaN;
+  #settled = false;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  readonly start = (): void => {
+    if (!this.#settled) this.#startedAtMs = this.#clock.now();
+  };
+
+  readonly stop = (): void => {
+    this.#settled = true;
+    if (this.#startedAtMs === this.#startedAtMs) {
+      this.#endedAtMs = this.#clock.now();
+    }
+  };
+
+  /** Milliseconds from start to stop, or to now while still running. */
+  elapsedMs(): number {
+    if (Number.isNaN(this.#startedAtMs)) return 0;
+
+    const endMs = this.#settled ? this.#endedAtMs : this.#clock.now();
+    return endMs - this.#startedAtMs;
+  }
+}
+
+function timed<T>(
+  operation: (context: ServiceContext) => T | PromiseLike<T>,
+  context: ServiceContext,
+  watch: Stopwatch | undefined,
+): Promise<T> {
+  const work = Promise.resolve(operation(context));
+  if (watch !== undefined) {
+    work.then(watch.stop, watch.stop);
+    queueMicrotask(watch.start);
+  }
+
+  return work;
 }
 
 /**
