@@ -363,7 +363,7 @@ class RetryRun<T> implements AttemptContext {
       return this.#failed(error);
     }
     if (typeof (result as PromiseLike<T> | null)?.then !== "function") {
-      return this.#succeeded(result as T);
+      return Promise.resolve(this.#succeeded(result as T));
     }
 
     const settled = Promise.resolve(result).then(
@@ -375,24 +375,26 @@ class RetryRun<T> implements AttemptContext {
       : raceAbort(settled, this.#outer);
   }
 
-  #succeeded(value: T): Promise<T> {
+  /** The value, or the next attempt's promise when the value is retried. */
+  #succeeded(value: T): T | Promise<T> {
     this.#endAttempt();
     const { shouldRetryResult, attempts } = this.#settings;
     if (
       shouldRetryResult === undefined || this.attempt >= attempts ||
       this.#outer?.aborted || !shouldRetryResult(value, this.attempt)
     ) {
-      return Promise.resolve(value);
+      return value;
     }
 
     return this.#waitAndRetry(undefined, this.#nextDelay(undefined));
   }
 
+  /** The next attempt's promise, or throws when the retry gives up. */
   #failed(error: unknown): Promise<T> {
     const endedAtMs = this.#settings.clock.now();
     this.#endAttempt();
     const outer = this.#outer;
-    if (outer?.aborted) return Promise.reject(outer.reason);
+    if (outer?.aborted) throw outer.reason;
 
     const { attempts, shouldRetry, retryAfterMs } = this.#settings;
     if (this.attempt < attempts && shouldRetry(error, this.attempt)) {
@@ -400,10 +402,10 @@ class RetryRun<T> implements AttemptContext {
       this.#record(error, endedAtMs, delayMs);
       return this.#waitAndRetry(error, delayMs);
     }
-    if (this.attempt === 1) return Promise.reject(error);
+    if (this.attempt === 1) throw error;
 
     this.#record(error, endedAtMs, 0);
-    return Promise.reject(new RetryError(this.#records));
+    throw new RetryError(this.#records);
   }
 
   #waitAndRetry(error: unknown, delayMs: number): Promise<T> {
