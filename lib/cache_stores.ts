@@ -309,7 +309,14 @@ export class WebCacheStore<V> implements CacheStore<V> {
       throw new TypeError("WebCacheStore: this cache cannot list its keys");
     }
 
-    const requests = await cache.keys();
+    let requests: ReadonlyArray<{ readonly url: string }>;
+    try {
+      requests = await cache.keys();
+    } catch (error) {
+      throw new TypeError("WebCacheStore: this cache cannot list its keys", {
+        cause: error,
+      });
+    }
     const ours = requests.filter(({ url }) => url.startsWith(this.#baseUrl));
     await Promise.all(ours.map(({ url }) => cache.delete(url)));
   }

@@ -533,3 +533,26 @@ Deno.test("DenoKvStore refuses bad options", async () => {
     message: "DenoKvStore: kv.list is needed to clear",
   });
 });
+
+Deno.test("WebCacheStore.clear() rejects with a TypeError where the cache's keys() throws at once (as workerd's does)", async () => {
+  const notImplemented = () => {
+    throw new Error("Failed to execute 'keys' on 'Cache': not implemented");
+  };
+  const cache = {
+    match: () => Promise.resolve(undefined),
+    put: () => Promise.resolve(),
+    delete: () => Promise.resolve(false),
+    keys: notImplemented,
+  };
+  const store = new WebCacheStore<string>({ cache: cache as never });
+
+  await assert.rejects(store.clear(), (error: Error) => {
+    assert.ok(error instanceof TypeError);
+    assert.equal(
+      error.message,
+      "WebCacheStore: this cache cannot list its keys",
+    );
+    assert.match((error.cause as Error).message, /not implemented/);
+    return true;
+  });
+});

@@ -5,7 +5,11 @@
  * @module
  */
 
-import { type ConformanceResult, runConformance } from "./conformance.ts";
+import {
+  type ConformanceResult,
+  runConformance,
+  summary,
+} from "./conformance.ts";
 
 const page = globalThis as typeof globalThis & {
   dynoConformance?: ConformanceResult;
@@ -16,6 +20,5 @@ const result = await runConformance();
 
 page.dynoConformance = result;
 if (page.document) {
-  page.document.body.textContent =
-    `conformance: ${result.passed} checks passed, ${result.failed} failed`;
+  page.document.body.textContent = summary(result);
 }

@@ -11,7 +11,11 @@
  */
 
 import { chromium } from "npm:playwright-core@1";
-import { type ConformanceResult, RESULT_PREFIX } from "./conformance.ts";
+import {
+  type ConformanceResult,
+  RESULT_PREFIX,
+  summary,
+} from "./conformance.ts";
 
 /** Debian's Chromium, from `.ci/install-runtimes.sh`. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -103,9 +107,7 @@ if (import.meta.main) {
   const result = await runInChromium(scriptPath);
 
   // deno-lint-ignore no-console
-  console.log(
-    `conformance: ${result.passed} checks passed, ${result.failed} failed`,
-  );
+  console.log(summary(result));
   // deno-lint-ignore no-console
   console.log(RESULT_PREFIX + JSON.stringify(result));
 }

@@ -5,17 +5,19 @@
  * @module
  */
 
-import { RESULT_PREFIX, runConformance } from "./conformance.ts";
+import { RESULT_PREFIX, runConformance, summary } from "./conformance.ts";
 
 const result = await runConformance();
 
 // deno-lint-ignore no-console
-console.log(
-  `conformance: ${result.passed} checks passed, ${result.failed} failed`,
-);
+console.log(summary(result));
 for (const failure of result.failures) {
   // deno-lint-ignore no-console
   console.log(`  failed: ${failure}`);
+}
+for (const name of result.skipped) {
+  // deno-lint-ignore no-console
+  console.log(`  skipped: ${name}`);
 }
 // deno-lint-ignore no-console
 console.log(RESULT_PREFIX + JSON.stringify(result));
