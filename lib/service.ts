@@ -36,7 +36,7 @@ import type { BreakerOptions } from "./breaker.ts";
 import { Retry, type RetryOptions } from "./retry.ts";
 import { Timeout } from "./timeout.ts";
 import { Fallback, type FallbackOptions } from "./fallback.ts";
-import { Metrics, type MetricsRegistry } from "./metrics.ts";
+import { Metrics, type MetricsOptions, MetricsRegistry } from "./metrics.ts";
 import type { LoadingCache } from "./cache.ts";
 
 export type { Clock };
@@ -90,11 +90,15 @@ export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
   fallback?: FallbackOptions<T>;
   /**
    * Where the service's metrics are registered, for exporters and the
-   * dashboard; `false` keeps no metrics.
+   * dashboard, or their options (`registry`, `windowMs`, `latencyWindowMs`,
+   * …); `false` keeps no metrics.
    *
-   * @default {metrics kept, registered nowhere}
+   * @default {metrics kept with their defaults, registered nowhere}
    */
-  metrics?: MetricsRegistry | false;
+  metrics?:
+    | MetricsRegistry
+    | Omit<MetricsOptions, "name" | "clock" | "circuitState" | "queued">
+    | false;
   /** A cache in front of the service. */
   cache?: ServiceCache<A, T>;
   /**
@@ -512,17 +516,20 @@ function buildRetry<T>(
 }
 
 function buildMetrics<T>(
-  registry: MetricsRegistry | false | undefined,
+  options: ServiceOptions["metrics"],
   name: string,
   clock: Clock,
   owner: Service<T>,
 ): Metrics | undefined {
-  if (registry === false) return undefined;
+  if (options === false) return undefined;
 
+  const settings = options instanceof MetricsRegistry
+    ? { registry: options }
+    : options;
   return new Metrics({
+    ...settings,
     name,
     clock,
-    registry,
     circuitState: () => owner.breaker?.state,
     queued: () => owner.bulkhead?.queued ?? 0,
   });

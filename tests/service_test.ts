@@ -320,3 +320,20 @@ Deno.test("bad options throw at construction", () => {
     RangeError,
   );
 });
+
+Deno.test("metrics options pass through: registry and rolling windows", () => {
+  const registry = new MetricsRegistry();
+  const prices = new Service({
+    name: "prices",
+    metrics: { registry, windowMs: 2_000, buckets: 4, latencyWindowMs: 6_000 },
+  });
+
+  const snapshot = registry.snapshot()[0];
+  assert.equal(registry.get("prices"), prices.metrics);
+  assert.equal(snapshot.windowMs, 2_000);
+  assert.throws(
+    () =>
+      new Service({ name: "bad", metrics: { windowMs: 1_000, buckets: 3 } }),
+    RangeError,
+  );
+});
