@@ -5,37 +5,60 @@
  * @module
  */
 
-import { type Clock, systemClock } from "./clock.ts";
-import type {
-  BreakerBucketCounts,
-  BreakerSnapshot,
-  BreakerState,
-} from "./breaker.ts";
+import type { Clock } from "./clock.ts";
+import type { BreakerState } from "./breaker.ts";
 import {
+  ABOVE,
+  array,
+  clock,
   fail,
-  finiteAtLeast,
-  integerAtLeast,
-  optionalClock,
-  optionalFunction,
-  optionalString,
-  optionsObject,
-  positiveMs,
-  ratio,
+  INTEGER,
+  number,
+  object,
+  oneOf,
+  typed,
 } from "./_breaker_options.ts";
-import type { Outcome } from "./_breaker_window.ts";
 
 const OWNER = "Breaker";
+const KINDS = ["time", "count"];
+const STATES: BreakerState[] = [
+  "closed",
+  "open",
+  "half-open",
+  "forced-open",
+  "forced-closed",
+  "disabled",
+];
 
-/** The window settings after checking. */
-export type WindowConfig =
-  | { kind: "time"; windowMs: number; buckets: number }
-  | { kind: "count"; size: number };
+/** The default clock: the breaker only reads the time, it sets no timer. */
+const performanceClock = { now: (): number => performance.now() };
+
+/** A slot's counts: calls, failures, slow calls. */
+type Counts = [number, number, number];
+
+/**
+ * A snapshot after checking, with the defaults filled in. Its window is
+ * a list of slot counts, newest first: a time window's buckets, or a count
+ * window's outcomes, one call per slot.
+ */
+export interface CheckedSnapshot {
+  state: BreakerState;
+  openRemainingMs: number;
+  reopens: number;
+  probeSuccesses: number;
+  /** A time window's bucket length; `Infinity` for a count window. */
+  bucketMs: number;
+  buckets: Counts[];
+}
 
 /** A breaker's options after checking, with the defaults filled in. */
 export interface BreakerConfig {
   name: string;
-  clock: Clock;
-  window: WindowConfig;
+  clock: Pick<Clock, "now">;
+  /** A time window's buckets, or a count window's size. */
+  size: number;
+  /** A time window's bucket length; `Infinity` for a count window. */
+  bucketMs: number;
   minimumCalls: number;
   failureRateThreshold: number;
   slowCallDurationMs: number | undefined;
@@ -48,253 +71,140 @@ export interface BreakerConfig {
   halfOpenProbes: number;
   successesToClose: number;
   probeTimeoutMs: number;
-  initialState: BreakerSnapshot | undefined;
-}
-
-const countsAll = (): boolean => true;
-const noHint = (): undefined => undefined;
-
-/** The state names a snapshot may carry. */
-export const BREAKER_STATES: readonly BreakerState[] = [
-  "closed",
-  "open",
-  "half-open",
-  "forced-open",
-  "forced-closed",
-  "disabled",
-];
-
-function checkWindow(value: unknown): WindowConfig {
-  if (value === undefined) {
-    return { kind: "time", windowMs: 10_000, buckets: 10 };
-  }
-
-  const raw = optionsObject(OWNER, "window", value);
-  if (raw.kind === "count") {
-    const size = integerAtLeast(OWNER, "window.size", raw.size, 1, Number.NaN);
-    if (Number.isNaN(size)) {
-      fail("type", OWNER, "window.size must be a number", raw.size);
-    }
-    return { kind: "count", size };
-  }
-  if (raw.kind !== "time") {
-    fail("type", OWNER, 'window.kind must be "time" or "count"', raw.kind);
-  }
-
-  const windowMs = integerAtLeast(
-    OWNER,
-    "window.windowMs",
-    raw.windowMs,
-    1,
-    10_000,
-  );
-  const buckets = integerAtLeast(OWNER, "window.buckets", raw.buckets, 1, 10);
-  if (windowMs % buckets !== 0) {
-    fail(
-      "range",
-      OWNER,
-      `window.buckets must divide window.windowMs (${windowMs}) evenly`,
-      buckets,
-    );
-  }
-
-  return { kind: "time", windowMs, buckets };
-}
-
-function checkMinimumCalls(value: unknown, window: WindowConfig): number {
-  const cap = window.kind === "count" ? window.size : Infinity;
-  const minimumCalls = integerAtLeast(
-    OWNER,
-    "minimumCalls",
-    value,
-    1,
-    Math.min(20, cap),
-  );
-  if (minimumCalls > cap) {
-    fail(
-      "range",
-      OWNER,
-      `minimumCalls must be <= window.size (${cap}) of a count window`,
-      minimumCalls,
-    );
-  }
-
-  return minimumCalls;
+  initialState: CheckedSnapshot | undefined;
 }
 
 /** Checks every option and fills in the defaults. */
 export function checkBreakerOptions(options: unknown): BreakerConfig {
-  const raw = optionsObject(OWNER, "options", options);
-  const window = checkWindow(raw.window);
-  const openMs = positiveMs(OWNER, "openMs", raw.openMs, 5_000);
-  const maxOpenMs = finiteAtLeast(
-    OWNER,
-    "maxOpenMs",
-    raw.maxOpenMs,
-    openMs,
-    Math.max(openMs, 300_000),
-  );
-  const slowCallDurationMs = raw.slowCallDurationMs === undefined
-    ? undefined
-    : positiveMs(OWNER, "slowCallDurationMs", raw.slowCallDurationMs, 0);
-
-  return {
-    name: optionalString(OWNER, "name", raw.name, "breaker"),
-    clock: optionalClock(OWNER, raw.clock, systemClock),
-    window,
-    minimumCalls: checkMinimumCalls(raw.minimumCalls, window),
-    failureRateThreshold: ratio(
+  const raw = object(OWNER, "options", options);
+  const config: Record<string, unknown> = {};
+  const check = (
+    option: string,
+    fallback: number,
+    min: number,
+    flags?: number,
+    max?: number,
+  ) =>
+    config[option] = number(
       OWNER,
-      "failureRateThreshold",
-      raw.failureRateThreshold,
-      0.5,
-    ),
-    slowCallDurationMs,
-    slowCallRateThreshold: ratio(
-      OWNER,
-      "slowCallRateThreshold",
-      raw.slowCallRateThreshold,
-      1,
-    ),
-    isFailure: optionalFunction(OWNER, "isFailure", raw.isFailure, countsAll),
-    retryAfterMs: raw.retryAfterMs === undefined
-      ? undefined
-      : optionalFunction(OWNER, "retryAfterMs", raw.retryAfterMs, noHint),
-    openMs,
-    openBackoff: finiteAtLeast(OWNER, "openBackoff", raw.openBackoff, 1, 1),
-    maxOpenMs,
-    halfOpenProbes: integerAtLeast(
-      OWNER,
-      "halfOpenProbes",
-      raw.halfOpenProbes,
-      1,
-      1,
-    ),
-    successesToClose: integerAtLeast(
-      OWNER,
-      "successesToClose",
-      raw.successesToClose,
-      1,
-      1,
-    ),
-    probeTimeoutMs: positiveMs(
-      OWNER,
-      "probeTimeoutMs",
-      raw.probeTimeoutMs,
-      10_000,
-    ),
-    initialState: raw.initialState === undefined
-      ? undefined
-      : checkSnapshot(raw.initialState),
-  };
-}
-
-function count(option: string, value: unknown): number {
-  return integerAtLeast(OWNER, `initialState.${option}`, value, 0, 0);
-}
-
-function checkOutcomes(value: unknown): Outcome[] {
-  if (!Array.isArray(value)) {
-    fail("type", OWNER, "initialState.window.outcomes must be an array", value);
-  }
-  for (const outcome of value) {
-    if (outcome !== 0 && outcome !== 1 && outcome !== 2 && outcome !== 3) {
-      fail(
-        "range",
-        OWNER,
-        "initialState.window.outcomes must hold 0, 1, 2 or 3",
-        outcome,
-      );
-    }
-  }
-
-  return value as Outcome[];
-}
-
-function checkBuckets(value: unknown): BreakerBucketCounts[] {
-  if (!Array.isArray(value)) {
-    fail("type", OWNER, "initialState.window.buckets must be an array", value);
-  }
-
-  return value.map((bucket: unknown, index) => {
-    const where = `window.buckets[${index}]`;
-    const raw = optionsObject(OWNER, `initialState.${where}`, bucket);
-    const calls = count(`${where}.calls`, raw.calls);
-    const failures = count(`${where}.failures`, raw.failures);
-    const slowCalls = count(`${where}.slowCalls`, raw.slowCalls);
-    if (failures > calls) {
-      fail(
-        "range",
-        OWNER,
-        `initialState.${where}.failures must be <= its calls (${calls})`,
-        failures,
-      );
-    }
-    if (slowCalls > calls) {
-      fail(
-        "range",
-        OWNER,
-        `initialState.${where}.slowCalls must be <= its calls (${calls})`,
-        slowCalls,
-      );
-    }
-    return { calls, failures, slowCalls };
-  });
-}
-
-function checkSnapshotWindow(value: unknown): BreakerSnapshot["window"] {
-  const raw = optionsObject(OWNER, "initialState.window", value);
-  if (raw.kind === "count") {
-    return { kind: "count", outcomes: checkOutcomes(raw.outcomes) };
-  }
-  if (raw.kind !== "time") {
-    fail(
-      "type",
-      OWNER,
-      'initialState.window.kind must be "time" or "count"',
-      raw.kind,
+      option,
+      raw[option],
+      fallback,
+      min,
+      flags,
+      max,
     );
+  const checkType = (
+    option: string,
+    type: "string" | "function",
+    fallback?: unknown,
+  ) => config[option] = typed(OWNER, option, raw[option], type) ?? fallback;
+
+  const window = raw.window === undefined
+    ? { kind: "time" }
+    : object(OWNER, "window", raw.window);
+  let size: number;
+  let bucketMs = Infinity;
+  if (oneOf(OWNER, "window.kind", window.kind, KINDS) === "count") {
+    size = number(OWNER, "window.size", window.size, undefined, 1, INTEGER);
+  } else {
+    const windowMs = number(
+      OWNER,
+      "window.windowMs",
+      window.windowMs,
+      10_000,
+      1,
+      INTEGER,
+    );
+    size = number(OWNER, "window.buckets", window.buckets, 10, 1, INTEGER);
+    if (windowMs % size) {
+      fail(
+        OWNER,
+        "window.buckets",
+        `a divisor of window.windowMs (${windowMs})`,
+        size,
+        true,
+      );
+    }
+    bucketMs = windowMs / size;
+  }
+  config.size = size;
+  config.bucketMs = bucketMs;
+
+  const most = bucketMs < Infinity ? Infinity : size;
+  const openMs = check("openMs", 5_000, 0, ABOVE);
+  checkType("name", "string", "breaker");
+  checkType("isFailure", "function", () => true);
+  checkType("retryAfterMs", "function");
+  config.clock = clock(OWNER, raw.clock, performanceClock);
+  check("minimumCalls", Math.min(20, most), 1, INTEGER, most);
+  check("failureRateThreshold", 0.5, 0, ABOVE, 1);
+  if (raw.slowCallDurationMs !== undefined) {
+    check("slowCallDurationMs", 0, 0, ABOVE);
+  }
+  check("slowCallRateThreshold", 1, 0, ABOVE, 1);
+  check("openBackoff", 1, 1);
+  check("maxOpenMs", Math.max(openMs, 300_000), openMs);
+  check("halfOpenProbes", 1, 1, INTEGER);
+  check("successesToClose", 1, 1, INTEGER);
+  check("probeTimeoutMs", 10_000, 0, ABOVE);
+  if (raw.initialState !== undefined) {
+    config.initialState = checkSnapshot(raw.initialState);
   }
 
-  return {
-    kind: "time",
-    bucketMs: positiveMs(
-      OWNER,
-      "initialState.window.bucketMs",
-      raw.bucketMs,
-      1,
-    ),
-    buckets: checkBuckets(raw.buckets),
-  };
+  return config as unknown as BreakerConfig;
 }
 
 /** Checks a snapshot from `Breaker.toJSON()`, perhaps after a JSON trip. */
-export function checkSnapshot(value: unknown): BreakerSnapshot {
-  const raw = optionsObject(OWNER, "initialState", value);
-  if (raw.version !== 1) {
-    fail("range", OWNER, "initialState.version must be 1", raw.version);
-  }
-  if (!BREAKER_STATES.includes(raw.state as BreakerState)) {
-    fail(
-      "range",
-      OWNER,
-      `initialState.state must be one of ${BREAKER_STATES.join(", ")}`,
-      raw.state,
-    );
-  }
+function checkSnapshot(value: unknown): CheckedSnapshot {
+  const at = (option: string) => `initialState.${option}`;
+  const count = (option: string, value: unknown, max?: number) =>
+    number(OWNER, at(option), value, 0, 0, INTEGER, max);
+  const list = (option: string, value: unknown) =>
+    array(OWNER, at(option), value);
+
+  const raw = object(OWNER, "initialState", value);
+  const window = object(OWNER, at("window"), raw.window);
+  oneOf(OWNER, at("version"), raw.version, [1], true);
+  const counted = oneOf(OWNER, at("window.kind"), window.kind, KINDS) ===
+    "count";
 
   return {
-    version: 1,
-    state: raw.state as BreakerState,
-    openRemainingMs: finiteAtLeast(
+    state: oneOf(OWNER, at("state"), raw.state, STATES, true),
+    openRemainingMs: number(
       OWNER,
-      "initialState.openRemainingMs",
+      at("openRemainingMs"),
       raw.openRemainingMs,
       0,
       0,
     ),
     reopens: count("reopens", raw.reopens),
     probeSuccesses: count("probeSuccesses", raw.probeSuccesses),
-    window: checkSnapshotWindow(raw.window),
+    bucketMs: counted
+      ? Infinity
+      : number(OWNER, at("window.bucketMs"), window.bucketMs, 1, 0, ABOVE),
+    buckets: counted
+      ? list("window.outcomes", window.outcomes).map((outcome, index) => {
+        const checked = number(
+          OWNER,
+          at(`window.outcomes[${index}]`),
+          outcome,
+          undefined,
+          0,
+          INTEGER,
+          3,
+        );
+        return [1, checked & 1, checked >> 1] as Counts;
+      }).reverse()
+      : list("window.buckets", window.buckets).map((bucket, index) => {
+        const where = `window.buckets[${index}]`;
+        const counts = object(OWNER, at(where), bucket);
+        const calls = count(`${where}.calls`, counts.calls);
+        return [
+          calls,
+          count(`${where}.failures`, counts.failures, calls),
+          count(`${where}.slowCalls`, counts.slowCalls, calls),
+        ];
+      }),
   };
 }

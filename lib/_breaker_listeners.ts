@@ -11,12 +11,12 @@ import { fail } from "./_breaker_options.ts";
 export type Listener<E> = (event: E) => void;
 
 /**
- * Listeners grouped by event type. `active` is a plain boolean so that hot
- * paths can skip building an event when nobody listens.
+ * Listeners grouped by event type. `active` is cheap, so that hot paths can
+ * skip building an event when nobody listens.
  */
 export class Listeners<EventMap> {
   readonly #owner: string;
-  #byType = new Map<keyof EventMap, Set<Listener<never>>>();
+  readonly #byType = new Map<keyof EventMap, Set<Listener<never>>>();
   #count = 0;
 
   /** `owner` names the class in error messages, e.g. `"Breaker"`. */
@@ -35,15 +35,10 @@ export class Listeners<EventMap> {
     listener: Listener<EventMap[K]>,
   ): () => void {
     if (typeof listener !== "function") {
-      fail(
-        "type",
-        `${this.#owner}.on(${JSON.stringify(type)})`,
-        "listener must be a function",
-        listener,
-      );
+      fail(this.#owner, "listener", "a function", listener);
     }
     let set = this.#byType.get(type);
-    if (set === undefined) this.#byType.set(type, set = new Set());
+    if (!set) this.#byType.set(type, set = new Set());
     if (!set.has(listener)) {
       set.add(listener);
       this.#count++;
@@ -56,29 +51,31 @@ export class Listeners<EventMap> {
 
   /**
    * Calls every listener of `type` with `event`. A listener that throws is
-   * reported through the global `reportError` (where the runtime has it) and
-   * the others still run.
+   * reported through the global `reportError` and the others still run.
    */
   emit<K extends keyof EventMap>(type: K, event: EventMap[K]): void {
-    const set = this.#byType.get(type);
-    if (set === undefined || set.size === 0) return;
-
-    for (const listener of [...set] as Listener<EventMap[K]>[]) {
-      try {
-        listener(event);
-      } catch (error) {
-        reportCallbackError(error);
-      }
+    for (const listener of [...this.#byType.get(type) ?? []]) {
+      guarded(listener as Listener<EventMap[K]>, event, undefined);
     }
   }
 }
 
 /**
- * Hands an error thrown by a user callback (a listener, a predicate) to the
- * runtime's `reportError`, as `EventTarget` does; a no-op where it is missing.
+ * Calls a user callback (a listener, a predicate) with `argument`. If it
+ * throws, hands the error to the runtime's `reportError`, as `EventTarget`
+ * does (a no-op where it is missing), and returns `fallback`.
  */
-export function reportCallbackError(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void })
-    .reportError;
-  if (typeof report === "function") report(error);
+export function guarded<A, R, F>(
+  callback: (argument: A) => R,
+  argument: A,
+  fallback: F,
+): R | F {
+  try {
+    return callback(argument);
+  } catch (error) {
+    (globalThis as { reportError?: (error: unknown) => void }).reportError?.(
+      error,
+    );
+    return fallback;
+  }
 }

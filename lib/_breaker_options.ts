@@ -1,171 +1,148 @@
 /**
- * Option checks shared by the breaker, the fuse and the fallback: each throws
- * a `TypeError` for a wrong type and a `RangeError` for a value out of range,
- * naming the owner, the option and the value it got.
+ * Option checks shared by the breaker, the fuse and the fallback. Every check
+ * throws a `TypeError` for a wrong type and a `RangeError` for a value out of
+ * range, with one message shape: `Owner: option must be X, got value`.
  *
  * @module
  */
 
-import type { Clock } from "./clock.ts";
+/** A number check's flag: the value must be an integer. */
+export const INTEGER = 1;
+/** A number check's flag: the value must be above `min`, not equal to it. */
+export const ABOVE = 2;
+/** A number check's flag: the value must be below `max`, not equal to it. */
+export const BELOW = 4;
 
-/** Renders a value for an error message: strings quoted, the rest as is. */
+/** Renders a value for an error message: strings quoted, objects named. */
 export function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object" && value !== null) return "an object";
-
-  return String(value);
+  return typeof value === "string"
+    ? JSON.stringify(value)
+    : typeof value === "function"
+    ? "a function"
+    : Array.isArray(value)
+    ? "an array"
+    : typeof value === "object" && value !== null
+    ? "an object"
+    : String(value);
 }
 
-/** Throws a `TypeError` or `RangeError` reading `owner: message, got value`. */
+/**
+ * Throws `owner: option must be expected, got value`: a `RangeError` when
+ * `range` is set, a `TypeError` otherwise.
+ */
 export function fail(
-  kind: "type" | "range",
   owner: string,
-  message: string,
+  option: string,
+  expected: string,
   value: unknown,
+  range?: boolean,
 ): never {
-  const text = `${owner}: ${message}, got ${show(value)}`;
-  throw kind === "type" ? new TypeError(text) : new RangeError(text);
+  const message = `${owner}: ${option} must be ${expected}, got ${show(value)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
 }
 
-function number(owner: string, option: string, value: unknown): number {
-  if (typeof value !== "number") {
-    fail("type", owner, `${option} must be a number`, value);
-  }
-
-  return value;
-}
-
-/** An integer >= `min`, or `fallback` when `value` is undefined. */
-export function integerAtLeast(
+/** An object (not an array), or `{}` when `value` is undefined. */
+export function object(
   owner: string,
   option: string,
-  value: unknown,
-  min: number,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-
-  const checked = number(owner, option, value);
-  if (!Number.isSafeInteger(checked) || checked < min) {
-    fail("range", owner, `${option} must be an integer >= ${min}`, value);
-  }
-
-  return checked;
-}
-
-/** A finite number > 0, or `fallback` when `value` is undefined. */
-export function positiveMs(
-  owner: string,
-  option: string,
-  value: unknown,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-
-  const checked = number(owner, option, value);
-  if (!(checked > 0) || !Number.isFinite(checked)) {
-    fail("range", owner, `${option} must be a finite number > 0`, value);
-  }
-
-  return checked;
-}
-
-/** A finite number >= `min`, or `fallback` when `value` is undefined. */
-export function finiteAtLeast(
-  owner: string,
-  option: string,
-  value: unknown,
-  min: number,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-
-  const checked = number(owner, option, value);
-  if (!(checked >= min) || !Number.isFinite(checked)) {
-    fail("range", owner, `${option} must be a finite number >= ${min}`, value);
-  }
-
-  return checked;
-}
-
-/** A ratio in (0, 1], or `fallback` when `value` is undefined. */
-export function ratio(
-  owner: string,
-  option: string,
-  value: unknown,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-
-  const checked = number(owner, option, value);
-  if (!(checked > 0 && checked <= 1)) {
-    fail("range", owner, `${option} must be in (0, 1]`, value);
-  }
-
-  return checked;
-}
-
-/** A function, or `fallback` when `value` is undefined. */
-export function optionalFunction<F>(
-  owner: string,
-  option: string,
-  value: unknown,
-  fallback: F,
-): F {
-  if (value === undefined) return fallback;
-  if (typeof value !== "function") {
-    fail("type", owner, `${option} must be a function`, value);
-  }
-
-  return value as F;
-}
-
-/** A string, or `fallback` when `value` is undefined. */
-export function optionalString(
-  owner: string,
-  option: string,
-  value: unknown,
-  fallback: string,
-): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string") {
-    fail("type", owner, `${option} must be a string`, value);
-  }
-
-  return value;
-}
-
-/** A {@linkcode Clock} (anything with a `now` method), or `fallback`. */
-export function optionalClock(
-  owner: string,
-  value: unknown,
-  fallback: Clock,
-): Clock {
-  if (value === undefined) return fallback;
-
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock !== "object" || clock === null ||
-    typeof clock.now !== "function"
-  ) {
-    fail("type", owner, "clock must be a Clock with a now() method", value);
-  }
-
-  return clock as Clock;
-}
-
-/** An object (or undefined, read as `{}`); `what` names it in the message. */
-export function optionsObject(
-  owner: string,
-  what: string,
   value: unknown,
 ): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    fail("type", owner, `${what} must be an object`, value);
+    fail(owner, option, "an object", value);
   }
 
   return value as Record<string, unknown>;
+}
+
+/** `value` when it is undefined or of JavaScript type `type`. */
+export function typed<T>(
+  owner: string,
+  option: string,
+  value: unknown,
+  type: "string" | "function",
+): T | undefined {
+  if (value !== undefined && typeof value !== type) {
+    fail(owner, option, `a ${type}`, value);
+  }
+
+  return value as T | undefined;
+}
+
+/** `value` when it is one of `allowed`; the message lists them. */
+export function oneOf<T>(
+  owner: string,
+  option: string,
+  value: unknown,
+  allowed: readonly T[],
+  range?: boolean,
+): T {
+  if (!allowed.includes(value as T)) {
+    fail(owner, option, allowed.map(show).join(" or "), value, range);
+  }
+
+  return value as T;
+}
+
+/** An array. */
+export function array(
+  owner: string,
+  option: string,
+  value: unknown,
+): unknown[] {
+  if (!Array.isArray(value)) fail(owner, option, "an array", value);
+
+  return value;
+}
+
+/**
+ * A finite number (a safe integer with `INTEGER`) from `min` to `max`, both
+ * included unless the `ABOVE` or `BELOW` flag excludes them; `fallback`,
+ * checked the same way, when `value` is undefined.
+ */
+export function number(
+  owner: string,
+  option: string,
+  value: unknown,
+  fallback: number | undefined,
+  min: number,
+  flags = 0,
+  max = Infinity,
+): number {
+  if (value === undefined) value = fallback;
+  if (typeof value !== "number") fail(owner, option, "a number", value);
+
+  const integer = flags & INTEGER;
+  if (
+    !(integer ? Number.isSafeInteger(value) : Number.isFinite(value)) ||
+    (flags & ABOVE ? value <= min : value < min) ||
+    (flags & BELOW ? value >= max : value > max)
+  ) {
+    fail(
+      owner,
+      option,
+      max < Infinity
+        ? `${integer ? "an integer " : ""}in ${flags & ABOVE ? "(" : "["}` +
+          `${min}, ${max}${flags & BELOW ? ")" : "]"}`
+        : `${integer ? "an integer" : "a finite number"} ` +
+          `${flags & ABOVE ? ">" : ">="} ${min}`,
+      value,
+      true,
+    );
+  }
+
+  return value;
+}
+
+/** A clock-like object with a `now` method, or `fallback`. */
+export function clock<C>(owner: string, value: unknown, fallback: C): C {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "object" ||
+    typeof (value as { now?: unknown } | null)?.now !== "function"
+  ) {
+    fail(owner, "clock", "a Clock with a now() method", value);
+  }
+
+  return value as C;
 }

@@ -7,19 +7,6 @@
 
 import type { Clock } from "./clock.ts";
 
-/** What {@linkcode checkBulkheadOptions} reads from the caller's options. */
-export interface RawBulkheadOptions {
-  maxConcurrent?: unknown;
-  maxQueued?: unknown;
-  queueTimeoutMs?: unknown;
-  holdAbandonedPermits?: unknown;
-  clock?: unknown;
-  name?: unknown;
-  onQueued?: unknown;
-  onRejected?: unknown;
-  onAbandoned?: unknown;
-}
-
 /** The options after checking, with defaults filled in. */
 export interface CheckedBulkheadOptions {
   maxConcurrent: number;
@@ -30,78 +17,49 @@ export interface CheckedBulkheadOptions {
   name: string | undefined;
 }
 
+/** Optional options that only need the right JavaScript type. */
+const TYPED = [
+  ["name", "string"],
+  ["holdAbandonedPermits", "boolean"],
+  ["onQueued", "function"],
+  ["onRejected", "function"],
+  ["onAbandoned", "function"],
+] as const;
+
 /** Renders a value for an error message: strings quoted, the rest as is. */
 function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return "an array";
-
-  return String(value);
+  return typeof value === "string"
+    ? JSON.stringify(value)
+    : typeof value === "function"
+    ? "a function"
+    : Array.isArray(value)
+    ? "an array"
+    : String(value);
 }
 
-function fail(kind: "type" | "range", message: string, value: unknown): never {
-  const text = `Bulkhead: ${message}, got ${show(value)}`;
-  throw kind === "type" ? new TypeError(text) : new RangeError(text);
+/** Throws `Bulkhead: option must be expected, got value` unless `ok`. */
+function check(
+  ok: boolean,
+  option: string,
+  expected: string,
+  value: unknown,
+  range?: boolean,
+): void {
+  if (ok) return;
+
+  const message = `Bulkhead: ${option} must be ${expected}, got ${show(value)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
 }
 
-function checkMaxConcurrent(value: unknown): number {
-  if (typeof value !== "number") {
-    fail("type", "maxConcurrent must be a number", value);
-  }
-  if (!Number.isSafeInteger(value) || value < 1) {
-    fail("range", "maxConcurrent must be an integer >= 1", value);
-  }
-
-  return value;
-}
-
-function checkMaxQueued(value: unknown): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number") {
-    fail("type", "maxQueued must be a number", value);
-  }
-  if (value !== Infinity && (!Number.isSafeInteger(value) || value < 0)) {
-    fail("range", "maxQueued must be an integer >= 0 or Infinity", value);
-  }
-
-  return value;
-}
-
-function checkQueueTimeoutMs(value: unknown): number | undefined {
-  if (value === undefined || value === Infinity) return undefined;
-  if (typeof value !== "number") {
-    fail("type", "queueTimeoutMs must be a number", value);
-  }
-  if (!(value >= 0)) {
-    fail("range", "queueTimeoutMs must be a number >= 0", value);
-  }
-
-  return value;
-}
-
-function checkClock(value: unknown): Clock | undefined {
-  if (value === undefined) return undefined;
-
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock !== "object" || clock === null ||
-    typeof clock.setTimer !== "function" ||
-    typeof clock.clearTimer !== "function"
-  ) {
-    fail("type", "clock must be a Clock with setTimer and clearTimer", value);
-  }
-
-  return clock as Clock;
-}
-
-function checkOptional(
+/** A number; `ok` tells whether it is in range, `expected` what that is. */
+function checkNumber(
   option: string,
   value: unknown,
-  type: "string" | "boolean" | "function",
+  ok: (value: number) => boolean,
+  expected: string,
 ): void {
-  if (value !== undefined && typeof value !== type) {
-    fail("type", `${option} must be a ${type}`, value);
-  }
+  check(typeof value === "number", option, "a number", value);
+  check(ok(value as number), option, expected, value, true);
 }
 
 /**
@@ -111,23 +69,63 @@ function checkOptional(
 export function checkBulkheadOptions(
   options: unknown,
 ): CheckedBulkheadOptions {
-  if (typeof options !== "object" || options === null) {
-    fail("type", "options must be an object with maxConcurrent", options);
-  }
+  check(
+    typeof options === "object" && options !== null,
+    "options",
+    "an object with maxConcurrent",
+    options,
+  );
 
-  const raw = options as RawBulkheadOptions;
-  checkOptional("name", raw.name, "string");
-  checkOptional("holdAbandonedPermits", raw.holdAbandonedPermits, "boolean");
-  checkOptional("onQueued", raw.onQueued, "function");
-  checkOptional("onRejected", raw.onRejected, "function");
-  checkOptional("onAbandoned", raw.onAbandoned, "function");
+  const raw = options as Record<string, unknown>;
+  for (const [option, type] of TYPED) {
+    const value = raw[option];
+    check(
+      value === undefined || typeof value === type,
+      option,
+      `a ${type}`,
+      value,
+    );
+  }
+  const { maxConcurrent, maxQueued = 0, clock } = raw;
+  const queueTimeoutMs = raw.queueTimeoutMs === Infinity
+    ? undefined
+    : raw.queueTimeoutMs;
+  checkNumber(
+    "maxConcurrent",
+    maxConcurrent,
+    (value) => Number.isSafeInteger(value) && value >= 1,
+    "an integer >= 1",
+  );
+  checkNumber(
+    "maxQueued",
+    maxQueued,
+    (value) =>
+      value === Infinity || (Number.isSafeInteger(value) && value >= 0),
+    "an integer >= 0 or Infinity",
+  );
+  if (queueTimeoutMs !== undefined) {
+    checkNumber(
+      "queueTimeoutMs",
+      queueTimeoutMs,
+      (value) => value >= 0,
+      "a number >= 0",
+    );
+  }
+  const { setTimer, clearTimer } = Object(clock) as Partial<Clock>;
+  check(
+    clock === undefined ||
+      (typeof setTimer === "function" && typeof clearTimer === "function"),
+    "clock",
+    "a Clock with setTimer and clearTimer",
+    clock,
+  );
 
   return {
-    maxConcurrent: checkMaxConcurrent(raw.maxConcurrent),
-    maxQueued: checkMaxQueued(raw.maxQueued),
-    queueTimeoutMs: checkQueueTimeoutMs(raw.queueTimeoutMs),
+    maxConcurrent,
+    maxQueued,
+    queueTimeoutMs,
     holdAbandonedPermits: raw.holdAbandonedPermits !== false,
-    clock: checkClock(raw.clock),
-    name: raw.name as string | undefined,
-  };
+    clock,
+    name: raw.name,
+  } as CheckedBulkheadOptions;
 }

@@ -40,15 +40,9 @@
  */
 
 import type { Clock } from "./clock.ts";
-import { checkBreakerOptions } from "./_breaker_config.ts";
-import { Listeners, reportCallbackError } from "./_breaker_listeners.ts";
-import {
-  CountWindow,
-  FAILED,
-  type Outcome,
-  SLOW,
-  TimeWindow,
-} from "./_breaker_window.ts";
+import { type BreakerConfig, checkBreakerOptions } from "./_breaker_config.ts";
+import { guarded, Listeners } from "./_breaker_listeners.ts";
+import { fail } from "./_breaker_options.ts";
 
 export type { Clock, TimerHandle } from "./clock.ts";
 
@@ -125,31 +119,33 @@ export interface BreakerOpenDetails {
  */
 export class BreakerOpenError extends Error {
   /** The breaker's name. */
-  readonly breakerName: string;
+  declare readonly breakerName: string;
   /** The state that turned the call away. */
-  readonly state: "open" | "half-open" | "forced-open";
+  declare readonly state: "open" | "half-open" | "forced-open";
   /** Milliseconds until the breaker lets a call through, at the earliest. */
-  readonly retryAfterMs: number;
+  declare readonly retryAfterMs: number;
 
   /** Builds the message from `details`; `options.cause` is kept as usual. */
   constructor(details: BreakerOpenDetails, options?: ErrorOptions) {
-    super(openMessage(details), options);
-    this.name = "BreakerOpenError";
-    this.breakerName = details.breakerName;
-    this.state = details.state;
-    this.retryAfterMs = details.retryAfterMs;
+    const { breakerName, state, retryAfterMs } = details;
+    const retry = `retry in ${Math.ceil(retryAfterMs)} ms`;
+    super(
+      `Breaker ${JSON.stringify(breakerName)} is ${
+        state === "forced-open"
+          ? "forced open"
+          : state === "half-open"
+          ? `half-open and its probes are running: ${retry}`
+          : `open: ${retry}`
+      }`,
+      options,
+    );
+    Object.assign(this, {
+      name: "BreakerOpenError",
+      breakerName,
+      state,
+      retryAfterMs,
+    });
   }
-}
-
-function openMessage(details: BreakerOpenDetails): string {
-  const who = `Breaker ${JSON.stringify(details.breakerName)}`;
-  if (details.state === "forced-open") return `${who} is forced open`;
-  if (details.state === "half-open") {
-    return `${who} is half-open and its probes are running: ` +
-      `retry in ${Math.ceil(details.retryAfterMs)} ms`;
-  }
-
-  return `${who} is open: retry in ${Math.ceil(details.retryAfterMs)} ms`;
 }
 
 /**
@@ -443,14 +439,28 @@ const FAILURE = 1;
 const IGNORED = 2;
 type Kind = typeof SUCCESS | typeof FAILURE | typeof IGNORED;
 
+const EVENTS = ["success", "failure", "ignored"] as const;
+const TOTALS = ["successes", "failures", "ignored"] as const;
+
 /** The most successes recorded between two clock reads. */
 const MAX_STRIDE = 16;
 
+/** The outcome bit of a slow call; bit 0 is a failure's. */
+const SLOW = 2;
+
 const NO_SIGNAL: BreakerContext = Object.freeze({});
 
-interface Probe {
+/**
+ * A call the breaker let through. Its outcome counts while `epoch` is the
+ * breaker's (NaN for calls that never count), or, for a probe, while the
+ * probe is still in the breaker's probe set.
+ */
+interface Call {
+  readonly epoch: number;
   readonly startMs: number;
 }
+
+const UNRECORDED: Call = { epoch: NaN, startMs: NaN };
 
 function start<T>(
   operation: BreakerOperation<T>,
@@ -515,46 +525,50 @@ function start<T>(
  * ```
  */
 export class Breaker {
-  readonly #name: string;
-  readonly #clock: Clock;
-  readonly #window: TimeWindow | CountWindow;
+  readonly #config: BreakerConfig;
   readonly #events = new Listeners<BreakerEventMap>("Breaker");
-  readonly #isFailure: (error: unknown) => boolean;
-  readonly #retryAfterMs: ((error: unknown) => number | undefined) | undefined;
-  readonly #minimumCalls: number;
-  readonly #failureRateThreshold: number;
-  readonly #slowMs: number | undefined;
-  readonly #slowCallRateThreshold: number;
-  readonly #openMs: number;
-  readonly #openBackoff: number;
-  readonly #maxOpenMs: number;
-  readonly #halfOpenProbes: number;
-  readonly #successesToClose: number;
-  readonly #probeTimeoutMs: number;
-  readonly #bucketMs: number;
+  readonly #totals: BreakerTotals = {
+    successes: 0,
+    failures: 0,
+    ignored: 0,
+    rejected: 0,
+    slowCalls: 0,
+    opens: 0,
+  };
+  readonly #probes = new Set<Call>();
 
   #state: BreakerState = "closed";
   #epoch = 0;
-  #fast = false;
-  #onSuccess: (value: unknown) => void = () => {};
-  #onFailure: (error: unknown) => void = () => {};
+  /** The untimed call of this epoch, shared by its calls. */
+  #call!: Call;
+  /** Whether `execute` may take the fast path (closed, untimed). */
+  #fast!: boolean;
+  #onSuccess!: () => void;
+  #onFailure!: (error: unknown) => void;
 
-  #lastReadMs = Number.NaN;
+  #lastReadMs = NaN;
   #sinceRead = 0;
   #stride: number;
 
   #openUntilMs = 0;
   #reopens = 0;
-  #lastFailure: unknown;
-  #probes = new Set<Probe>();
   #probeSuccesses = 0;
+  #lastFailure: unknown;
 
-  #successes = 0;
+  // The window: a ring of `size` slots of three counts (calls, failures,
+  // slow calls) with running totals. A time window moves one slot per
+  // `bucketMs` of clock time, its slots aligned to multiples of `bucketMs`; a
+  // count window (`bucketMs` Infinity) moves one slot per call.
+  readonly #size: number;
+  readonly #bucketMs: number;
+  readonly #slots: Float64Array;
+  /** The newest slot's number, counted from the clock's origin. */
+  #index: number;
+  /** Where the newest slot starts in `#slots`. */
+  #at = 0;
+  #calls = 0;
   #failures = 0;
-  #ignored = 0;
-  #rejected = 0;
   #slowCalls = 0;
-  #opens = 0;
 
   /**
    * Checks `options`, throwing a `TypeError` for a wrong type and a
@@ -562,41 +576,35 @@ export class Breaker {
    * Reads the clock only when `initialState` is given.
    */
   constructor(options?: BreakerOptions) {
-    const config = checkBreakerOptions(options);
-    this.#name = config.name;
-    this.#clock = config.clock;
-    this.#isFailure = config.isFailure;
-    this.#retryAfterMs = config.retryAfterMs;
-    this.#minimumCalls = config.minimumCalls;
-    this.#failureRateThreshold = config.failureRateThreshold;
-    this.#slowMs = config.slowCallDurationMs;
-    this.#slowCallRateThreshold = config.slowCallRateThreshold;
-    this.#openMs = config.openMs;
-    this.#openBackoff = config.openBackoff;
-    this.#maxOpenMs = config.maxOpenMs;
-    this.#halfOpenProbes = config.halfOpenProbes;
-    this.#successesToClose = config.successesToClose;
-    this.#probeTimeoutMs = config.probeTimeoutMs;
+    const config = this.#config = checkBreakerOptions(options);
+    const { size, bucketMs } = config;
+    this.#size = size;
+    this.#bucketMs = bucketMs;
+    this.#slots = new Float64Array(size * 3);
+    this.#index = bucketMs < Infinity ? NaN : 0;
+    this.#stride = bucketMs < Infinity ? 1 : Infinity;
+    this.#enter("closed", "reset");
 
-    const window = config.window;
-    if (window.kind === "time") {
-      this.#window = new TimeWindow(window.windowMs, window.buckets);
-      this.#bucketMs = this.#window.bucketMs;
-    } else {
-      this.#window = new CountWindow(window.size);
-      this.#bucketMs = Infinity;
+    const saved = config.initialState;
+    if (saved === undefined) return;
+
+    const nowMs = this.#read();
+    if (saved.bucketMs === bucketMs) {
+      saved.buckets.slice(0, size).forEach((counts, age) =>
+        this.#add(this.#start(this.#index - age), ...counts)
+      );
     }
-    this.#stride = window.kind === "time" && this.#slowMs === undefined
-      ? 1
-      : Infinity;
-
-    this.#enter("closed");
-    if (config.initialState !== undefined) this.#restore(config.initialState);
+    this.#enter(saved.state, "reset");
+    this.#reopens = saved.reopens;
+    this.#openUntilMs = nowMs + saved.openRemainingMs;
+    if (saved.state === "half-open") {
+      this.#probeSuccesses = saved.probeSuccesses;
+    }
   }
 
   /** The breaker's name. */
   get name(): string {
-    return this.#name;
+    return this.#config.name;
   }
 
   /**
@@ -628,23 +636,16 @@ export class Breaker {
    */
   get stats(): BreakerStats {
     this.#read();
-    const { calls, failures, slowCalls } = this.#window;
+    const calls = this.#calls;
 
     return {
       state: this.#state,
       calls,
-      failures,
-      slowCalls,
-      failureRate: calls === 0 ? 0 : failures / calls,
-      slowCallRate: calls === 0 ? 0 : slowCalls / calls,
-      totals: {
-        successes: this.#successes,
-        failures: this.#failures,
-        ignored: this.#ignored,
-        rejected: this.#rejected,
-        slowCalls: this.#slowCalls,
-        opens: this.#opens,
-      },
+      failures: this.#failures,
+      slowCalls: this.#slowCalls,
+      failureRate: calls && this.#failures / calls,
+      slowCallRate: calls && this.#slowCalls / calls,
+      totals: { ...this.#totals },
     };
   }
 
@@ -670,10 +671,8 @@ export class Breaker {
    */
   execute<T>(operation: BreakerOperation<T>, signal?: AbortSignal): Promise<T> {
     if (typeof operation !== "function") {
-      return Promise.reject(
-        new TypeError(
-          `Breaker: operation must be a function, got ${operation}`,
-        ),
+      return new Promise(() =>
+        fail("Breaker", "operation", "a function", operation)
       );
     }
     if (this.#fast && signal === undefined) {
@@ -682,7 +681,7 @@ export class Breaker {
       return result;
     }
 
-    return this.#executeSlowly(operation, signal);
+    return this.#admit(operation, signal);
   }
 
   /**
@@ -753,8 +752,7 @@ export class Breaker {
    * ```
    */
   forceOpen(): void {
-    this.#probes.clear();
-    this.#transition("forced-open", "force-open");
+    this.#enter("forced-open", "force-open");
   }
 
   /**
@@ -774,8 +772,7 @@ export class Breaker {
    * ```
    */
   forceClosed(): void {
-    this.#probes.clear();
-    this.#transition("forced-closed", "force-closed");
+    this.#enter("forced-closed", "force-closed");
   }
 
   /**
@@ -795,8 +792,7 @@ export class Breaker {
    * ```
    */
   disable(): void {
-    this.#probes.clear();
-    this.#transition("disabled", "disable");
+    this.#enter("disabled", "disable");
   }
 
   /**
@@ -815,7 +811,7 @@ export class Breaker {
    * ```
    */
   reset(): void {
-    this.#close("reset");
+    this.#enter("closed", "reset", true);
   }
 
   /**
@@ -844,371 +840,288 @@ export class Breaker {
    */
   toJSON(): BreakerSnapshot {
     const nowMs = this.#read();
-    const window = this.#window;
+    const state = this.#state;
+    const buckets: BreakerBucketCounts[] = [];
+    const outcomes: (0 | 1 | 2 | 3)[] = [];
+    for (let age = 0; age < this.#size; age++) {
+      const at = this.#start(this.#index - age);
+      const [calls, failures, slowCalls] = this.#slots.subarray(at, at + 3);
+      buckets.push({ calls, failures, slowCalls });
+      if (calls) outcomes.unshift((failures | (slowCalls * SLOW)) as 0);
+    }
 
     return {
       version: 1,
-      state: this.#state,
-      openRemainingMs: this.#state === "open" ? this.#openUntilMs - nowMs : 0,
+      state,
+      openRemainingMs: state === "open" ? this.#openUntilMs - nowMs : 0,
       reopens: this.#reopens,
-      probeSuccesses: this.#state === "half-open" ? this.#probeSuccesses : 0,
-      window: window instanceof TimeWindow
-        ? { kind: "time", bucketMs: window.bucketMs, buckets: window.toJSON() }
-        : { kind: "count", outcomes: window.toJSON() },
+      probeSuccesses: state === "half-open" ? this.#probeSuccesses : 0,
+      window: this.#bucketMs < Infinity
+        ? { kind: "time", bucketMs: this.#bucketMs, buckets }
+        : { kind: "count", outcomes },
     };
   }
 
-  #restore(snapshot: BreakerSnapshot): void {
-    const nowMs = this.#read();
-    const window = this.#window;
-    const saved = snapshot.window;
-    if (window instanceof TimeWindow) {
-      if (saved.kind === "time" && saved.bucketMs === window.bucketMs) {
-        window.restore(nowMs, saved.buckets);
-      }
-    } else if (saved.kind === "count") {
-      window.restore(saved.outcomes);
-    }
-
-    this.#reopens = snapshot.reopens;
-    this.#openUntilMs = nowMs + snapshot.openRemainingMs;
-    this.#probeSuccesses = snapshot.state === "half-open"
-      ? snapshot.probeSuccesses
-      : 0;
-    this.#enter(snapshot.state);
-  }
-
-  #executeSlowly<T>(
+  /** The slow path: signals, timed calls, and every state but closed. */
+  #admit<T>(
     operation: BreakerOperation<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    if (signal !== undefined && signal.aborted) {
-      return Promise.reject(signal.reason);
-    }
-    const context = signal === undefined ? NO_SIGNAL : { signal };
+    if (signal?.aborted) return Promise.reject(signal.reason);
 
-    switch (this.#state) {
-      case "closed":
-      case "disabled":
-        return this.#runRecorded(operation, context, signal);
-      case "forced-closed":
-        return this.#runUnrecorded(operation, context, signal);
-      case "forced-open":
-        return this.#reject(Infinity);
-    }
-
-    const nowMs = this.#read();
-    if (this.#state === "open") return this.#reject(this.#openUntilMs - nowMs);
-    if (this.#probes.size < this.#halfOpenProbes) {
-      return this.#runProbe(operation, context, signal, nowMs);
-    }
-
-    return this.#reject(
-      this.#oldestProbe()!.startMs + this.#probeTimeoutMs - nowMs,
-    );
-  }
-
-  #runRecorded<T>(
-    operation: BreakerOperation<T>,
-    context: BreakerContext,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const epoch = this.#epoch;
-    const startMs = this.#slowMs === undefined ? Number.NaN : this.#read();
-    const result = start(operation, context);
-    result.then(
-      () => this.#settleRecorded(epoch, startMs, SUCCESS, undefined),
-      (error) =>
-        this.#settleRecorded(
-          epoch,
-          startMs,
-          this.#classify(error, signal),
-          error,
-        ),
-    );
-
-    return result;
-  }
-
-  #runUnrecorded<T>(
-    operation: BreakerOperation<T>,
-    context: BreakerContext,
-    signal: AbortSignal | undefined,
-  ): Promise<T> {
-    const result = start(operation, context);
-    result.then(
-      () => this.#count(SUCCESS, undefined, undefined),
-      (error) => this.#count(this.#classify(error, signal), error, undefined),
-    );
-
-    return result;
-  }
-
-  #runProbe<T>(
-    operation: BreakerOperation<T>,
-    context: BreakerContext,
-    signal: AbortSignal | undefined,
-    nowMs: number,
-  ): Promise<T> {
-    const probe: Probe = { startMs: nowMs };
-    this.#probes.add(probe);
-    const result = start(operation, context);
-    result.then(
-      () => this.#settleProbe(probe, SUCCESS, undefined),
-      (error) => this.#settleProbe(probe, this.#classify(error, signal), error),
-    );
-
-    return result;
-  }
-
-  #bindFastPath(): void {
-    const epoch = this.#epoch;
-    this.#onSuccess = () =>
-      this.#settleRecorded(epoch, Number.NaN, SUCCESS, undefined);
-    this.#onFailure = (error) =>
-      this.#settleRecorded(
-        epoch,
-        Number.NaN,
-        this.#classify(error, undefined),
-        error,
-      );
-  }
-
-  /** Records a success with no clock read of its own, but on its stride. */
-  #recordUntimedSuccess(): void {
-    if (++this.#sinceRead >= this.#stride) this.#readOnStride();
-    this.#window.record(0);
-    if (this.#window.failures !== 0 && this.#opening() !== undefined) {
-      this.#evaluate(this.#read());
-    }
-  }
-
-  #settleRecorded(
-    epoch: number,
-    startMs: number,
-    kind: Kind,
-    error: unknown,
-  ): void {
-    let durationMs: number | undefined;
-    if (kind !== IGNORED && epoch === this.#epoch) {
-      if (this.#slowMs !== undefined) {
-        const nowMs = this.#read();
-        durationMs = nowMs - startMs;
-        const slow = durationMs >= this.#slowMs;
-        if (kind === FAILURE) this.#lastFailure = error;
-        this.#record(
-          ((kind === FAILURE ? FAILED : 0) | (slow ? SLOW : 0)) as Outcome,
-        );
-        this.#evaluate(nowMs);
-      } else if (kind === FAILURE) {
-        const nowMs = this.#read();
-        this.#lastFailure = error;
-        this.#record(FAILED);
-        this.#evaluate(nowMs);
-      } else {
-        this.#recordUntimedSuccess();
-      }
-    }
-    this.#count(kind, error, durationMs);
-  }
-
-  #settleProbe(probe: Probe, kind: Kind, error: unknown): void {
-    let durationMs: number | undefined;
-    if (this.#probes.has(probe)) {
+    const state = this.#state;
+    let call: Call | undefined;
+    let retryAfterMs = Infinity;
+    if (state === "closed" || state === "disabled") {
+      call = this.#config.slowCallDurationMs === undefined
+        ? this.#call
+        : { epoch: this.#epoch, startMs: this.#read() };
+    } else if (state === "forced-closed") {
+      call = UNRECORDED;
+    } else if (state !== "forced-open") {
       const nowMs = this.#read();
-      durationMs = nowMs - probe.startMs;
+      if (this.#state === "open") {
+        retryAfterMs = this.#openUntilMs - nowMs;
+      } else if (this.#probes.size < this.#config.halfOpenProbes) {
+        this.#probes.add(call = { epoch: NaN, startMs: nowMs });
+      } else {
+        retryAfterMs = this.#probeDeadlineMs() - nowMs;
+      }
+    }
+    if (call === undefined) {
+      this.#totals.rejected++;
+      const breakerName = this.#config.name;
+      const error = new BreakerOpenError({
+        breakerName,
+        state: this.#state as BreakerOpenDetails["state"],
+        retryAfterMs,
+      });
+      this.#events.emit("rejected", { breakerName, error });
+      return Promise.reject(error);
+    }
+
+    const admitted = call;
+    const result = start(operation, signal ? { signal } : NO_SIGNAL);
+    result.then(
+      () => this.#settle(admitted, SUCCESS),
+      (error) => this.#settle(admitted, this.#classify(error, signal), error),
+    );
+    return result;
+  }
+
+  /**
+   * Takes a call's outcome. A recorded call's counts in the window if it is
+   * of this epoch; a success that is not timed reads no clock of its own but
+   * on its stride, which doubles while a stride spans at most a quarter
+   * bucket and drops to 1 when one spans more than half a bucket. A probe's
+   * outcome decides the half-open state.
+   */
+  #settle(call: Call, kind: Kind, error?: unknown): void {
+    const config = this.#config;
+    const slowMs = config.slowCallDurationMs;
+    let durationMs: number | undefined;
+    if (kind === SUCCESS && call === this.#call) {
+      if (++this.#sinceRead >= this.#stride) {
+        const previousMs = this.#lastReadMs;
+        const gapMs = this.#read() - previousMs;
+        if (gapMs * 4 <= this.#bucketMs) {
+          this.#stride = Math.min(MAX_STRIDE, this.#stride * 2);
+        } else if (gapMs * 2 > this.#bucketMs) {
+          this.#stride = 1;
+        }
+      }
+      this.#record(0);
+      if (this.#failures && this.#opening()) this.#evaluate(this.#read());
+    } else if (kind !== IGNORED && call.epoch === this.#epoch) {
+      const nowMs = this.#read();
+      if (slowMs !== undefined) durationMs = nowMs - call.startMs;
       if (kind === FAILURE) this.#lastFailure = error;
-      if (this.#probes.delete(probe)) this.#judgeProbe(kind, durationMs, nowMs);
+      const slow = durationMs! >= slowMs! ? SLOW : 0;
+      if (slow) this.#totals.slowCalls++;
+      this.#record(kind | slow);
+      this.#evaluate(nowMs);
+    } else if (this.#probes.has(call)) {
+      const nowMs = this.#read();
+      durationMs = nowMs - call.startMs;
+      if (kind === FAILURE) this.#lastFailure = error;
+      if (!this.#probes.delete(call) || kind === IGNORED) {
+        // A probe that timed out, or an ignored one, decides nothing.
+      } else if (kind === FAILURE) {
+        this.#open(nowMs, "probe-failure");
+      } else if (durationMs >= slowMs!) {
+        this.#totals.slowCalls++;
+        this.#open(nowMs, "probe-slow");
+      } else if (++this.#probeSuccesses >= config.successesToClose) {
+        this.#enter("closed", "probe-success", true);
+      }
     }
-    this.#count(kind, error, durationMs);
+
+    this.#totals[TOTALS[kind]]++;
+    if (this.#events.active) {
+      const breakerName = config.name;
+      this.#events.emit(
+        EVENTS[kind],
+        (kind === SUCCESS
+          ? { breakerName, durationMs }
+          : kind === FAILURE
+          ? { breakerName, error, durationMs }
+          : { breakerName, error }) as BreakerFailureEvent,
+      );
+    }
   }
 
-  #judgeProbe(kind: Kind, durationMs: number, nowMs: number): void {
-    if (kind === IGNORED) return;
+  #classify(error: unknown, signal?: AbortSignal): Kind {
+    if (signal?.aborted && error === signal.reason) return IGNORED;
 
-    if (kind === FAILURE) {
-      this.#open(nowMs, "probe-failure");
-    } else if (this.#slowMs !== undefined && durationMs >= this.#slowMs) {
-      this.#slowCalls++;
-      this.#open(nowMs, "probe-slow");
-    } else if (++this.#probeSuccesses >= this.#successesToClose) {
-      this.#close("probe-success");
-    }
-  }
-
-  #classify(error: unknown, signal: AbortSignal | undefined): Kind {
-    if (signal !== undefined && signal.aborted && error === signal.reason) {
-      return IGNORED;
-    }
-
-    try {
-      return this.#isFailure(error) ? FAILURE : IGNORED;
-    } catch (predicateError) {
-      reportCallbackError(predicateError);
-      return FAILURE;
-    }
-  }
-
-  #record(outcome: Outcome): void {
-    if (outcome & SLOW) this.#slowCalls++;
-    this.#window.record(outcome);
+    return guarded(this.#config.isFailure, error, true) ? FAILURE : IGNORED;
   }
 
   #evaluate(nowMs: number): void {
     const reason = this.#opening();
-    if (reason !== undefined) this.#open(nowMs, reason);
+    if (reason) this.#open(nowMs, reason);
   }
 
   /** Why the window calls for opening now, if it does; closed only. */
   #opening(): "failure-rate" | "slow-call-rate" | undefined {
-    const { calls, failures, slowCalls } = this.#window;
-    if (this.#state !== "closed" || calls < this.#minimumCalls) {
+    const calls = this.#calls;
+    const config = this.#config;
+    if (this.#state !== "closed" || calls < config.minimumCalls) {
       return undefined;
     }
 
-    if (failures / calls >= this.#failureRateThreshold) return "failure-rate";
-    if (
-      this.#slowMs !== undefined &&
-      slowCalls / calls >= this.#slowCallRateThreshold
-    ) {
-      return "slow-call-rate";
-    }
-
-    return undefined;
-  }
-
-  #count(kind: Kind, error: unknown, durationMs: number | undefined): void {
-    const events = this.#events;
-    const breakerName = this.#name;
-    if (kind === SUCCESS) {
-      this.#successes++;
-      if (events.active) events.emit("success", { breakerName, durationMs });
-    } else if (kind === FAILURE) {
-      this.#failures++;
-      if (events.active) {
-        events.emit("failure", { breakerName, error, durationMs });
-      }
-    } else {
-      this.#ignored++;
-      if (events.active) events.emit("ignored", { breakerName, error });
-    }
-  }
-
-  #reject(retryAfterMs: number): Promise<never> {
-    this.#rejected++;
-    const error = new BreakerOpenError({
-      breakerName: this.#name,
-      state: this.#state as BreakerOpenDetails["state"],
-      retryAfterMs,
-    });
-    if (this.#events.active) {
-      this.#events.emit("rejected", { breakerName: this.#name, error });
-    }
-
-    return Promise.reject(error);
+    return this.#failures / calls >= config.failureRateThreshold
+      ? "failure-rate"
+      : config.slowCallDurationMs !== undefined &&
+          this.#slowCalls / calls >= config.slowCallRateThreshold
+      ? "slow-call-rate"
+      : undefined;
   }
 
   /** Reads the clock, moves the window and applies lazy transitions. */
   #read(): number {
-    const nowMs = this.#clock.now();
+    const nowMs = this.#config.clock.now();
     this.#lastReadMs = nowMs;
     this.#sinceRead = 0;
-    this.#window.advance(nowMs);
+    this.#move(Math.floor(nowMs / this.#bucketMs));
 
-    if (this.#state === "half-open") {
-      const oldest = this.#oldestProbe();
-      if (
-        oldest !== undefined && nowMs - oldest.startMs >= this.#probeTimeoutMs
-      ) {
-        this.#open(oldest.startMs + this.#probeTimeoutMs, "probe-timeout");
-      }
+    if (this.#probes.size) {
+      const deadlineMs = this.#probeDeadlineMs();
+      if (nowMs >= deadlineMs) this.#open(deadlineMs, "probe-timeout");
     }
     if (this.#state === "open" && nowMs >= this.#openUntilMs) {
-      this.#probeSuccesses = 0;
-      this.#transition("half-open", "open-elapsed");
+      this.#enter("half-open", "open-elapsed");
     }
 
     return nowMs;
   }
 
-  /** A read forced by the stride; adapts the stride to the traffic. */
-  #readOnStride(): void {
-    const previousMs = this.#lastReadMs;
-    const gapMs = this.#read() - previousMs;
-    if (gapMs * 4 <= this.#bucketMs) {
-      if (this.#stride < MAX_STRIDE) this.#stride *= 2;
-    } else if (gapMs * 2 > this.#bucketMs) {
-      this.#stride = 1;
+  /** When the oldest running probe times out; `Infinity` with none. */
+  #probeDeadlineMs(): number {
+    for (const probe of this.#probes) {
+      return probe.startMs + this.#config.probeTimeoutMs;
     }
-  }
-
-  #oldestProbe(): Probe | undefined {
-    for (const probe of this.#probes) return probe;
-    return undefined;
+    return Infinity;
   }
 
   #open(atMs: number, reason: BreakerTransitionReason): void {
+    const config = this.#config;
+    const hintMs = config.retryAfterMs !== undefined &&
+        (reason === "failure-rate" || reason === "probe-failure")
+      ? guarded(config.retryAfterMs, this.#lastFailure, 0)
+      : 0;
     this.#reopens = this.#state === "half-open" ? this.#reopens + 1 : 0;
     const durationMs = Math.max(
-      this.#openMs * this.#openBackoff ** this.#reopens,
-      this.#hintMs(reason),
+      config.openMs * config.openBackoff ** this.#reopens,
+      Number.isFinite(hintMs) ? hintMs! : 0,
     );
-    this.#openUntilMs = atMs + Math.min(durationMs, this.#maxOpenMs);
-    this.#lastFailure = undefined;
-    this.#window.clear();
-    this.#probes.clear();
-    this.#probeSuccesses = 0;
-    this.#opens++;
-    this.#transition("open", reason);
+    this.#openUntilMs = atMs + Math.min(durationMs, config.maxOpenMs);
+    this.#totals.opens++;
+    this.#enter("open", reason, true);
   }
 
-  /** The failure's own hint for the open period, or 0. */
-  #hintMs(reason: BreakerTransitionReason): number {
-    if (
-      this.#retryAfterMs === undefined ||
-      (reason !== "failure-rate" && reason !== "probe-failure")
-    ) {
-      return 0;
-    }
-
-    try {
-      const hintMs = this.#retryAfterMs(this.#lastFailure);
-      return typeof hintMs === "number" && hintMs >= 0 && hintMs < Infinity
-        ? hintMs
-        : 0;
-    } catch (hintError) {
-      reportCallbackError(hintError);
-      return 0;
-    }
-  }
-
-  #close(reason: BreakerTransitionReason): void {
-    this.#window.clear();
-    this.#probes.clear();
-    this.#probeSuccesses = 0;
-    this.#reopens = 0;
-    this.#transition("closed", reason);
-  }
-
-  #transition(to: BreakerState, reason: BreakerTransitionReason): void {
+  /**
+   * Enters `state`: frees the probe slots, retires in-flight outcomes, picks
+   * the call path and tells the listeners. `fresh` also empties the window.
+   */
+  #enter(
+    state: BreakerState,
+    reason: BreakerTransitionReason,
+    fresh?: boolean,
+  ): void {
     const from = this.#state;
-    this.#enter(to);
-    if (from !== to && this.#events.active) {
+    this.#state = state;
+    this.#probes.clear();
+    if (fresh) {
+      this.#clear();
+      this.#probeSuccesses = 0;
+      this.#lastFailure = undefined;
+    }
+    if (state === "closed") this.#reopens = 0;
+
+    const call = { epoch: ++this.#epoch, startMs: NaN };
+    this.#call = call;
+    this.#fast = (state === "closed" || state === "disabled") &&
+      this.#config.slowCallDurationMs === undefined;
+    this.#onSuccess = () => this.#settle(call, SUCCESS);
+    this.#onFailure = (error) =>
+      this.#settle(call, this.#classify(error), error);
+
+    if (from !== state) {
       this.#events.emit("statechange", {
-        breakerName: this.#name,
+        breakerName: this.#config.name,
         from,
-        to,
+        to: state,
         reason,
       });
     }
   }
 
-  /** Sets the state, retires in-flight outcomes and picks the call path. */
-  #enter(state: BreakerState): void {
-    this.#state = state;
-    this.#epoch++;
-    this.#fast = (state === "closed" || state === "disabled") &&
-      this.#slowMs === undefined;
-    if (this.#fast) this.#bindFastPath();
+  /** Adds an outcome (bit 0 failed, bit 1 slow) to the window. */
+  #record(outcome: number): void {
+    if (this.#bucketMs === Infinity) this.#move(this.#index + 1);
+    if (outcome === 0) {
+      this.#slots[this.#at]++;
+      this.#calls++;
+    } else {
+      this.#add(this.#at, 1, outcome & 1, outcome >> 1);
+    }
+  }
+
+  /** Moves the window's newest slot to `index`, emptying the slots passed. */
+  #move(index: number): void {
+    if (index <= this.#index) return;
+
+    const steps = index - this.#index;
+    if (steps < this.#size) {
+      for (let step = 1; step <= steps; step++) {
+        const at = this.#start(this.#index + step);
+        const slots = this.#slots;
+        this.#add(at, -slots[at], -slots[at + 1], -slots[at + 2]);
+      }
+    } else {
+      this.#clear();
+    }
+    this.#index = index;
+    this.#at = this.#start(index);
+  }
+
+  #clear(): void {
+    this.#slots.fill(0);
+    this.#calls = this.#failures = this.#slowCalls = 0;
+  }
+
+  /** Where the slot numbered `index` starts in `#slots`. */
+  #start(index: number): number {
+    return (index % this.#size + this.#size) % this.#size * 3;
+  }
+
+  #add(at: number, calls: number, failures: number, slowCalls: number): void {
+    const slots = this.#slots;
+    slots[at] += calls;
+    slots[at + 1] += failures;
+    slots[at + 2] += slowCalls;
+    this.#calls += calls;
+    this.#failures += failures;
+    this.#slowCalls += slowCalls;
   }
 }

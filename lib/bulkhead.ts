@@ -33,7 +33,6 @@
 
 import { type Clock, systemClock } from "./clock.ts";
 import { checkBulkheadOptions } from "./_bulkhead_options.ts";
-import { Waiter, WaitQueue } from "./_bulkhead_queue.ts";
 
 export type { Clock } from "./clock.ts";
 
@@ -288,7 +287,8 @@ export class Bulkhead {
   readonly #onRejected: BulkheadOptions["onRejected"];
   readonly #onAbandoned: BulkheadOptions["onAbandoned"];
 
-  readonly #queue = new WaitQueue();
+  /** The waiters, in FIFO order; each takes a permit when called. */
+  readonly #queue = new Set<() => void>();
   #running = 0;
   #heldPermits = 0;
   #abandoned = 0;
@@ -463,23 +463,34 @@ export class Bulkhead {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const promise = new Promise<T>((resolve, reject) => {
-      const waiter = new Waiter(
-        operation,
-        signal,
-        resolve as (value: unknown) => void,
-        reject,
-      );
-      this.#queue.push(waiter);
+      let timer: unknown;
+      const leave = (): boolean => {
+        if (timer !== undefined) this.#clock.clearTimer(timer);
+        signal?.removeEventListener("abort", onAbort);
+        return this.#queue.delete(take);
+      };
+      const take = (): void => {
+        leave();
+        if (signal?.aborted) return reject(signal.reason);
 
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.#abort(waiter);
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
+        this.#running++;
+        resolve(this.#start(operation, signal));
+      };
+      const onAbort = (): void => {
+        if (leave()) reject(signal!.reason);
+      };
+
+      this.#queue.add(take);
+      signal?.addEventListener("abort", onAbort, { once: true });
       if (this.#queueTimeoutMs !== undefined) {
-        waiter.timer = this.#clock.setTimer(
-          () => this.#expire(waiter),
-          this.#queueTimeoutMs,
-        );
+        timer = this.#clock.setTimer(() => {
+          timer = undefined;
+          if (!leave()) return;
+
+          const error = this.#rejection("queue-timeout");
+          reject(error);
+          this.#notifyRejected(error);
+        }, this.#queueTimeoutMs);
       }
     });
 
@@ -487,51 +498,15 @@ export class Bulkhead {
     return promise;
   }
 
-  #abort(waiter: Waiter): void {
-    if (!this.#queue.remove(waiter)) return;
-
-    this.#stopWaiting(waiter);
-    waiter.reject(waiter.signal!.reason);
-  }
-
-  #expire(waiter: Waiter): void {
-    if (!this.#queue.remove(waiter)) return;
-
-    waiter.timer = undefined;
-    this.#stopWaiting(waiter);
-    const error = this.#rejection("queue-timeout");
-    waiter.reject(error);
-    this.#notifyRejected(error);
-  }
-
-  #stopWaiting(waiter: Waiter): void {
-    if (waiter.timer !== undefined) {
-      this.#clock.clearTimer(waiter.timer);
-      waiter.timer = undefined;
-    }
-    if (waiter.onAbort !== undefined) {
-      waiter.signal!.removeEventListener("abort", waiter.onAbort);
-      waiter.onAbort = undefined;
-    }
-  }
-
+  /** Lets waiters in, in FIFO order, while permits are free. */
   #drain(): void {
     if (this.#draining) return;
 
     this.#draining = true;
     try {
-      while (
-        this.#queue.size !== 0 &&
-        this.#running + this.#heldPermits < this.#maxConcurrent
-      ) {
-        const waiter = this.#queue.shift()!;
-        this.#stopWaiting(waiter);
-        if (waiter.signal?.aborted) {
-          waiter.reject(waiter.signal.reason);
-          continue;
-        }
-        this.#running++;
-        waiter.resolve(this.#start(waiter.operation, waiter.signal));
+      for (const take of this.#queue) {
+        if (this.#running + this.#heldPermits >= this.#maxConcurrent) break;
+        take();
       }
     } finally {
       this.#draining = false;

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { fail, optionsObject } from "./_breaker_options.ts";
+import { object, typed } from "./_breaker_options.ts";
 
 const OWNER = "Fallback";
 
@@ -148,7 +148,7 @@ export class Fallback<F> {
    * where functions belong, else a `TypeError` naming the option.
    */
   constructor(options: FallbackOptions<F>) {
-    const raw = optionsObject(OWNER, "options", options);
+    const raw = object(OWNER, "options", options);
     const hasValue = "value" in raw;
     const hasHandler = raw.handler !== undefined;
     if (hasValue === hasHandler) {
@@ -158,12 +158,8 @@ export class Fallback<F> {
         }`,
       );
     }
-    if (hasHandler && typeof raw.handler !== "function") {
-      fail("type", OWNER, "handler must be a function", raw.handler);
-    }
-    if (raw.when !== undefined && typeof raw.when !== "function") {
-      fail("type", OWNER, "when must be a function", raw.when);
-    }
+    typed(OWNER, "handler", raw.handler, "function");
+    typed(OWNER, "when", raw.when, "function");
 
     this.#when = (raw.when as FallbackWhen["when"]) ?? answersAll;
     this.#handler = hasValue

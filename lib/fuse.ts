@@ -34,12 +34,15 @@
 import { type Clock, systemClock } from "./clock.ts";
 import { Listeners } from "./_breaker_listeners.ts";
 import {
+  ABOVE,
+  array,
+  BELOW,
+  clock,
   fail,
-  finiteAtLeast,
-  optionalClock,
-  optionalString,
-  optionsObject,
-  positiveMs,
+  number,
+  object,
+  oneOf,
+  typed,
 } from "./_breaker_options.ts";
 
 export type { Clock, TimerHandle } from "./clock.ts";
@@ -245,46 +248,30 @@ function unitHash(text: string): number {
 }
 
 function checkPassRatio(value: unknown): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number") {
-    fail("type", OWNER, "passRatio must be a number", value);
-  }
-  if (!(value >= 0 && value < 1)) {
-    fail("range", OWNER, "passRatio must be in [0, 1)", value);
-  }
-
-  return value;
+  return number(OWNER, "passRatio", value, 0, 0, BELOW, 1);
 }
 
 function checkFuseSnapshot(value: unknown): FuseSnapshot {
-  const raw = optionsObject(OWNER, "initialState", value);
-  if (raw.version !== 1) {
-    fail("range", OWNER, "initialState.version must be 1", raw.version);
-  }
-  if (raw.state !== "intact" && raw.state !== "blown") {
-    fail(
-      "range",
-      OWNER,
-      'initialState.state must be "intact" or "blown"',
-      raw.state,
-    );
-  }
+  const raw = object(OWNER, "initialState", value);
+  oneOf(OWNER, "initialState.version", raw.version, [1], true);
+  const state = oneOf<FuseState>(
+    OWNER,
+    "initialState.state",
+    raw.state,
+    ["intact", "blown"],
+    true,
+  );
 
   return {
     version: 1,
-    name: optionalString(OWNER, "initialState.name", raw.name, "fuse"),
-    state: raw.state,
-    reason: raw.reason === undefined
-      ? undefined
-      : optionalString(OWNER, "initialState.reason", raw.reason, ""),
+    name: typed<string>(OWNER, "initialState.name", raw.name, "string") ??
+      "fuse",
+    state,
+    reason: typed(OWNER, "initialState.reason", raw.reason, "string"),
     passRatio: checkPassRatio(raw.passRatio),
-    remainingMs: raw.remainingMs === undefined ? undefined : finiteAtLeast(
-      OWNER,
-      "initialState.remainingMs",
-      raw.remainingMs,
-      0,
-      0,
-    ),
+    remainingMs: raw.remainingMs === undefined
+      ? undefined
+      : number(OWNER, "initialState.remainingMs", raw.remainingMs, 0, 0),
   };
 }
 
@@ -323,17 +310,13 @@ export class Fuse {
    * `initialState` has an expiring trip.
    */
   constructor(options?: FuseOptions) {
-    const raw = optionsObject(OWNER, "options", options);
+    const raw = object(OWNER, "options", options);
     const snapshot = raw.initialState === undefined
       ? undefined
       : checkFuseSnapshot(raw.initialState);
-    this.#name = optionalString(
-      OWNER,
-      "name",
-      raw.name,
-      snapshot?.name ?? "fuse",
-    );
-    this.#clock = optionalClock(OWNER, raw.clock, systemClock);
+    this.#name = typed<string>(OWNER, "name", raw.name, "string") ??
+      snapshot?.name ?? "fuse";
+    this.#clock = clock(OWNER, raw.clock, systemClock);
 
     if (snapshot?.state === "blown") {
       this.#blown = true;
@@ -378,13 +361,11 @@ export class Fuse {
    * ```
    */
   trip(options?: FuseTripOptions): void {
-    const raw = optionsObject(OWNER, "trip options", options);
-    const reason = raw.reason === undefined
-      ? undefined
-      : optionalString(OWNER, "reason", raw.reason, "");
+    const raw = object(OWNER, "trip options", options);
+    const reason = typed<string>(OWNER, "reason", raw.reason, "string");
     const expiresInMs = raw.expiresInMs === undefined
       ? undefined
-      : positiveMs(OWNER, "expiresInMs", raw.expiresInMs, 0);
+      : number(OWNER, "expiresInMs", raw.expiresInMs, 0, 0, ABOVE);
     const passRatio = checkPassRatio(raw.passRatio);
 
     this.#blown = true;
@@ -534,9 +515,7 @@ export class Fuse {
     options?: FuseWrapOptions<A>,
   ): (...args: A) => Promise<Awaited<R>> {
     const keyOf = options?.keyOf;
-    if (keyOf !== undefined && typeof keyOf !== "function") {
-      fail("type", OWNER, "keyOf must be a function", keyOf);
-    }
+    typed(OWNER, "keyOf", keyOf, "function");
     const run = (self: unknown, args: A): Promise<Awaited<R>> => {
       const key = keyOf === undefined ? undefined : keyOf.apply(self, args);
       if (!this.allows(key)) return Promise.reject(this.#rejection(key));
@@ -701,24 +680,19 @@ export class FuseBox {
 
   /** Checks `options` and rebuilds the fuses of `initialState`. */
   constructor(options?: FuseBoxOptions) {
-    const raw = optionsObject("FuseBox", "options", options);
-    this.#clock = optionalClock("FuseBox", raw.clock, systemClock);
+    const raw = object("FuseBox", "options", options);
+    this.#clock = clock("FuseBox", raw.clock, systemClock);
     if (raw.initialState === undefined) return;
 
-    const state = optionsObject("FuseBox", "initialState", raw.initialState);
-    if (state.version !== 1) {
-      fail("range", "FuseBox", "initialState.version must be 1", state.version);
-    }
-    if (!Array.isArray(state.fuses)) {
-      fail(
-        "type",
-        "FuseBox",
-        "initialState.fuses must be an array",
-        state.fuses,
-      );
-    }
-    for (const snapshot of state.fuses) {
-      const fuse = new Fuse({ clock: this.#clock, initialState: snapshot });
+    const state = object("FuseBox", "initialState", raw.initialState);
+    oneOf("FuseBox", "initialState.version", state.version, [1], true);
+    for (
+      const snapshot of array("FuseBox", "initialState.fuses", state.fuses)
+    ) {
+      const fuse = new Fuse({
+        clock: this.#clock,
+        initialState: snapshot as FuseSnapshot,
+      });
       this.#adopt(fuse);
     }
   }
@@ -736,10 +710,10 @@ export class FuseBox {
    * ```
    */
   fuse(name: string): Fuse {
-    if (typeof name !== "string") {
-      fail("type", "FuseBox", "name must be a string", name);
+    if (typeof name !== "string") fail("FuseBox", "name", "a string", name);
+    if (name === "") {
+      throw new RangeError('FuseBox: name must not be empty, got ""');
     }
-    if (name === "") fail("range", "FuseBox", "name must not be empty", name);
 
     return this.#fuses.get(name) ??
       this.#adopt(new Fuse({ name, clock: this.#clock }));

@@ -820,7 +820,7 @@ Deno.test("Breaker rejects bad options, naming the option and the value", () => 
     [
       { window: { kind: "count", size: 5 }, minimumCalls: 6 },
       RangeError,
-      "Breaker: minimumCalls must be <= window.size (5) of a count window, got 6",
+      "Breaker: minimumCalls must be an integer in [1, 5], got 6",
     ],
     [
       { window: { kind: "time", windowMs: 0 } },
@@ -835,7 +835,7 @@ Deno.test("Breaker rejects bad options, naming the option and the value", () => 
     [
       { window: { kind: "time", windowMs: 1_000, buckets: 3 } },
       RangeError,
-      "Breaker: window.buckets must divide window.windowMs (1000) evenly, got 3",
+      "Breaker: window.buckets must be a divisor of window.windowMs (1000), got 3",
     ],
     [
       { window: { kind: "time", buckets: 0 } },
@@ -948,7 +948,7 @@ Deno.test("Breaker rejects a malformed initialState", () => {
     [
       { ...good, state: "ajar" },
       RangeError,
-      'Breaker: initialState.state must be one of closed, open, half-open, forced-open, forced-closed, disabled, got "ajar"',
+      'Breaker: initialState.state must be "closed" or "open" or "half-open" or "forced-open" or "forced-closed" or "disabled", got "ajar"',
     ],
     [
       { ...good, openRemainingMs: -5 },
@@ -963,7 +963,7 @@ Deno.test("Breaker rejects a malformed initialState", () => {
     [
       { ...good, window: { kind: "count", outcomes: [0, 4] } },
       RangeError,
-      "Breaker: initialState.window.outcomes must hold 0, 1, 2 or 3, got 4",
+      "Breaker: initialState.window.outcomes[1] must be an integer in [0, 3], got 4",
     ],
     [
       {
@@ -975,7 +975,7 @@ Deno.test("Breaker rejects a malformed initialState", () => {
         },
       },
       RangeError,
-      "Breaker: initialState.window.buckets[0].failures must be <= its calls (1), got 2",
+      "Breaker: initialState.window.buckets[0].failures must be an integer in [0, 1], got 2",
     ],
     [
       "closed",
