@@ -257,12 +257,43 @@ export class Retry<T = unknown> {
   ): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
+    if (
+      signal === undefined && this.#settings.shouldRetryResult === undefined
+    ) {
+      return this.#firstAttempt(operation);
+    }
+
     const run = new RetryRun<R>(this as unknown as Retry<R>, operation, signal);
     try {
       return run.run();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The common case, no caller signal and no result to retry: the first
+   * attempt runs before any bookkeeping exists, which is made only once it
+   * fails.
+   */
+  #firstAttempt<R extends T>(
+    operation: (context: AttemptContext) => R | PromiseLike<R>,
+  ): Promise<R> {
+    const retryAfter = (error: unknown): Promise<R> =>
+      new RetryRun<R>(this as unknown as Retry<R>, operation, undefined)
+        .resume(error);
+
+    let result: R | PromiseLike<R>;
+    try {
+      result = operation(new FirstAttempt());
+    } catch (error) {
+      return Promise.resolve().then(() => retryAfter(error));
+    }
+    if (typeof (result as PromiseLike<R> | null)?.then !== "function") {
+      return Promise.resolve(result as R);
+    }
+
+    return Promise.resolve(result).then(undefined, retryAfter);
   }
 
   /** @internal */
@@ -316,7 +347,7 @@ class RetryRun<T> implements AttemptContext {
   readonly #settings: RetrySettings<T>;
   readonly #operation: (context: AttemptContext) => T | PromiseLike<T>;
   readonly #outer: AbortSignal | undefined;
-  readonly #records: AttemptRecord[] = [];
+  #records: AttemptRecord[] | undefined;
   attempt = 0;
   #running = false;
   #startedAtMs: number | undefined;
@@ -366,9 +397,17 @@ class RetryRun<T> implements AttemptContext {
       return Promise.resolve(this.#succeeded(result as T));
     }
 
+    const onError = (error: unknown) => this.#failed(error);
+    if (
+      this.#outer === undefined &&
+      this.#settings.shouldRetryResult === undefined
+    ) {
+      return Promise.resolve(result).then(undefined, onError);
+    }
+
     const settled = Promise.resolve(result).then(
       (value) => this.#succeeded(value),
-      (error) => this.#failed(error),
+      onError,
     );
     return this.#outer === undefined
       ? settled
@@ -389,6 +428,12 @@ class RetryRun<T> implements AttemptContext {
     return this.#waitAndRetry(undefined, this.#nextDelay(undefined));
   }
 
+  /** Takes over after a first attempt that ran without a run. */
+  resume(error: unknown): Promise<T> {
+    this.attempt = 1;
+    return this.#failed(error);
+  }
+
   /** The next attempt's promise, or throws when the retry gives up. */
   #failed(error: unknown): Promise<T> {
     const endedAtMs = this.#settings.clock.now();
@@ -405,7 +450,7 @@ class RetryRun<T> implements AttemptContext {
     if (this.attempt === 1) throw error;
 
     this.#record(error, endedAtMs, 0);
-    throw new RetryError(this.#records);
+    throw new RetryError(this.#records!);
   }
 
   #waitAndRetry(error: unknown, delayMs: number): Promise<T> {
@@ -431,7 +476,7 @@ class RetryRun<T> implements AttemptContext {
 
   #record(error: unknown, endedAtMs: number, delayMs: number): void {
     const startedAtMs = this.#startedAtMs;
-    this.#records.push({
+    (this.#records ??= []).push({
       attempt: this.attempt,
       error,
       startedAtMs,
@@ -470,6 +515,16 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       signal.removeEventListener("abort", onAbort)
     );
   });
+}
+
+/** The first attempt's context, before any failure. */
+class FirstAttempt implements AttemptContext {
+  readonly attempt = 1;
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
 }
 
 function retryEverything(): boolean {
