@@ -86,11 +86,6 @@ export class RetryError extends AggregateError {
   has(errorClass: abstract new (...args: never[]) => unknown): boolean {
     return this.errors.some((error) => error instanceof errorClass);
   }
-
-  /** The first attempt error that is an instance of `errorClass`, if any. */
-  find<E>(errorClass: abstract new (...args: never[]) => E): E | undefined {
-    return this.errors.find((error) => error instanceof errorClass);
-  }
 }
 
 /** What each attempt receives. */
@@ -257,43 +252,12 @@ export class Retry<T = unknown> {
   ): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
-    if (
-      signal === undefined && this.#settings.shouldRetryResult === undefined
-    ) {
-      return this.#firstAttempt(operation);
-    }
-
     const run = new RetryRun<R>(this as unknown as Retry<R>, operation, signal);
     try {
       return run.run();
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /**
-   * The common case, no caller signal and no result to retry: the first
-   * attempt runs before any bookkeeping exists, which is made only once it
-   * fails.
-   */
-  #firstAttempt<R extends T>(
-    operation: (context: AttemptContext) => R | PromiseLike<R>,
-  ): Promise<R> {
-    const retryAfter = (error: unknown): Promise<R> =>
-      new RetryRun<R>(this as unknown as Retry<R>, operation, undefined)
-        .resume(error);
-
-    let result: R | PromiseLike<R>;
-    try {
-      result = operation(new FirstAttempt());
-    } catch (error) {
-      return Promise.resolve().then(() => retryAfter(error));
-    }
-    if (typeof (result as PromiseLike<R> | null)?.then !== "function") {
-      return Promise.resolve(result as R);
-    }
-
-    return Promise.resolve(result).then(undefined, retryAfter);
   }
 
   /** @internal */
@@ -398,19 +362,15 @@ class RetryRun<T> implements AttemptContext {
     }
 
     const onError = (error: unknown) => this.#failed(error);
-    if (
-      this.#outer === undefined &&
-      this.#settings.shouldRetryResult === undefined
-    ) {
-      return Promise.resolve(result).then(undefined, onError);
-    }
-
-    const settled = Promise.resolve(result).then(
-      (value) => this.#succeeded(value),
-      onError,
-    );
+    const settled = this.#outer === undefined &&
+        this.#settings.shouldRetryResult === undefined
+      ? Promise.resolve(result).then(undefined, onError)
+      : Promise.resolve(result).then(
+        (value) => this.#succeeded(value),
+        onError,
+      );
     return this.#outer === undefined
-      ? settled
+      ? settled as Promise<T>
       : raceAbort(settled, this.#outer);
   }
 
@@ -426,12 +386,6 @@ class RetryRun<T> implements AttemptContext {
     }
 
     return this.#waitAndRetry(undefined, this.#nextDelay(undefined));
-  }
-
-  /** Takes over after a first attempt that ran without a run. */
-  resume(error: unknown): Promise<T> {
-    this.attempt = 1;
-    return this.#failed(error);
   }
 
   /** The next attempt's promise, or throws when the retry gives up. */
@@ -515,16 +469,6 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       signal.removeEventListener("abort", onAbort)
     );
   });
-}
-
-/** The first attempt's context, before any failure. */
-class FirstAttempt implements AttemptContext {
-  readonly attempt = 1;
-  #controller: AbortController | undefined;
-
-  get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
-  }
 }
 
 function retryEverything(): boolean {

@@ -183,7 +183,10 @@ Deno.test("RetryError keeps every attempt's error in order with records", async 
   assert.equal((error.cause as Error).message, "fail 3");
   assert.equal(error.message, "All 3 attempts failed; the last with: fail 3");
   assert.ok(error.has(Busy));
-  assert.equal(error.find(Busy)?.message, "busy 2");
+  assert.equal(
+    error.errors.find((e: unknown) => e instanceof Busy)?.message,
+    "busy 2",
+  );
   assert.equal(error.has(TypeError), false);
   assert.deepEqual(
     error.attempts.map((r: AttemptRecord) => [
