@@ -107,14 +107,18 @@ const FAMILIES: readonly Family[] = [
     name: "dyno_latency_ms",
     kind: "summary",
     help:
-      "Call latency in milliseconds over the rolling latency window (its _sum and _count too).",
-    samples: ({ latency }) => [
+      "Call latency in milliseconds: quantiles over the rolling latency window, _sum and _count since start.",
+    samples: ({ latency, cumulativeLatency }) => [
       ...QUANTILES.map(([quantile, field]) => ({
         labels: { quantile },
         value: latency.count > 0 ? latency[field] : Number.NaN,
       })),
-      { suffix: "_sum", value: latency.count * latency.meanMs || 0 },
-      { suffix: "_count", value: latency.count },
+      {
+        suffix: "_sum",
+        value: cumulativeLatency?.sumMs ??
+          (latency.count * latency.meanMs || 0),
+      },
+      { suffix: "_count", value: cumulativeLatency?.count ?? latency.count },
     ],
   },
 ];
@@ -122,12 +126,13 @@ const FAMILIES: readonly Family[] = [
 /**
  * Renders snapshots as Prometheus text exposition format 0.0.4: counters from
  * the cumulative totals, gauges for what is running and queued now and for
- * the rolling window, and a summary of the rolling latency window. Every
+ * the rolling window, and a latency summary (quantiles over the rolling
+ * latency window; `_sum` and `_count` since start, when the snapshot has them). Every
  * series carries the labels `service` (the snapshot's name) and `group`.
  *
- * The latency summary's `_sum` and `_count` cover the rolling latency
- * window, as its quantiles do, so they can fall: take rates from
- * `dyno_requests_total`. Without measured latencies its quantiles are `NaN`.
+ * The latency summary's `_sum` and `_count` only grow, as Prometheus
+ * expects; a hand-made snapshot without `cumulativeLatency` falls back to
+ * the rolling window's. Without measured latencies the quantiles are `NaN`.
  *
  * @example Exposing a registry's metrics
  * ```ts

@@ -127,6 +127,11 @@ export interface MetricsSnapshot {
   queued: number;
   /** Latency over the rolling latency window. */
   latency: LatencySummary;
+  /**
+   * Every latency recorded since the metrics were created: how many and
+   * their sum in milliseconds (a Prometheus summary's `_count` and `_sum`).
+   */
+  cumulativeLatency?: { count: number; sumMs: number };
   /** From the `circuitState` option; undefined without it. */
   circuit: CircuitState | undefined;
 }
@@ -315,6 +320,7 @@ export class Metrics {
   #latencyBucketCount: number;
   #latencyBucketMs: number;
   #latency: HistogramSegments;
+  #latencySumMs = 0;
   #latencyBucket = -Infinity;
   #latencySlot = 0;
 
@@ -552,6 +558,11 @@ export class Metrics {
       inFlightMax: Math.max(this.#inFlight, ...this.#inFlightMaxes),
       queued: this.#queuedNow(),
       latency: this.#latencySummary(),
+      cumulativeLatency: {
+        count: this.#cumulative[SUCCESSES] + this.#cumulative[FAILURES] +
+          this.#cumulative[TIMEOUTS],
+        sumMs: this.#latencySumMs,
+      },
       circuit: this.#circuitNow(),
     };
   }
@@ -570,6 +581,7 @@ export class Metrics {
     this.#stamp(atMs);
     this.#counts[this.#countOffset + kind]++;
     this.#cumulative[kind]++;
+    this.#latencySumMs += latencyMs;
     recordValue(this.#latency, this.#latencySlot, latencyMs);
   }
 

@@ -98,6 +98,7 @@ Deno.test("a snapshot reports every field of the contract", async () => {
       p999Ms: 40,
       maxMs: 40,
     },
+    cumulativeLatency: { count: 4, sumMs: 100 },
     circuit: "half-open",
   });
 });
@@ -126,6 +127,7 @@ Deno.test("empty metrics report zeros, group defaults to name, no circuit", () =
       p999Ms: 0,
       maxMs: 0,
     },
+    cumulativeLatency: { count: 0, sumMs: 0 },
     circuit: undefined,
   });
 });
@@ -658,4 +660,23 @@ Deno.test("registries are independent instances", () => {
   assert.equal(two.get("users"), undefined);
   new Metrics({ name: "users", registry: two });
   assert.equal(one.list().length, 1);
+});
+
+Deno.test("cumulative latency count and sum keep growing after the rolling window forgets", async () => {
+  const clock = new ManualClock();
+  const metrics = new Metrics({
+    name: "api",
+    clock,
+    latencyWindowMs: 6_000,
+    latencyBuckets: 6,
+    maxRecordsPerClockRead: 1,
+  });
+  metrics.recordSuccess(10);
+  metrics.recordFailure(30);
+  await clock.advance(60_000);
+  metrics.recordTimeout(5);
+
+  const snapshot = metrics.snapshot();
+  assert.equal(snapshot.latency.count, 1);
+  assert.deepEqual(snapshot.cumulativeLatency, { count: 3, sumMs: 45 });
 });

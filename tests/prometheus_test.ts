@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import parse from "npm:parse-prometheus-text-format@1.1.1";
 import { dashboard, prometheusText } from "../lib/dashboard.ts";
-import type { EventCounts, MetricsSnapshot } from "../lib/metrics.ts";
+import {
+  type EventCounts,
+  Metrics,
+  type MetricsSnapshot,
+} from "../lib/metrics.ts";
+import { ManualClock } from "../lib/testing.ts";
 
 function counts(overrides: Partial<EventCounts> = {}): EventCounts {
   return {
@@ -310,4 +315,20 @@ Deno.test("GET /metrics serves the exposition with its content type", async () =
   const text = await response.text();
   assert.equal(text, prometheusText([busy]));
   assertWellFormed(text);
+});
+
+Deno.test("the latency summary's _sum and _count count since start, not the rolling window", async () => {
+  const clock = new ManualClock();
+  const metrics = new Metrics({
+    name: "api",
+    clock,
+    maxRecordsPerClockRead: 1,
+  });
+  metrics.recordSuccess(10);
+  metrics.recordSuccess(20);
+  await clock.advance(120_000);
+
+  const text = prometheusText([metrics.snapshot()]);
+  assert.match(text, /^dyno_latency_ms_count\{service="api",group="api"\} 2$/m);
+  assert.match(text, /^dyno_latency_ms_sum\{service="api",group="api"\} 30$/m);
 });
