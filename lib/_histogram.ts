@@ -196,7 +196,10 @@ export function percentilesOf(
   const order = percentiles.map((_, position) => position)
     .sort((a, b) => percentiles[a] - percentiles[b]);
   const ranks = order.map((position) =>
-    Math.max(1, Math.ceil((percentiles[position] * totals.count) / 100))
+    Math.max(
+      1,
+      Math.ceil(snapToInteger((percentiles[position] * totals.count) / 100)),
+    )
   );
   const first = bucketIndex(totals.min);
   const last = bucketIndex(totals.max);
@@ -219,4 +222,16 @@ export function percentilesOf(
   }
 
   return results;
+}
+
+/**
+ * `value` (>= 0), or the integer it is within rounding error of. A decimal
+ * percentile is not exact in binary (99.9 is 99.900000000000006), so that
+ * `99.9 * 41_000 / 100` comes out a hair above 40,959, which must not make
+ * the nearest rank 40,960.
+ */
+export function snapToInteger(value: number): number {
+  const nearest = Math.round(value);
+
+  return Math.abs(value - nearest) <= value * 2 ** -48 ? nearest : value;
 }

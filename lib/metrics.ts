@@ -121,7 +121,11 @@ export interface MetricsSnapshot {
   errorPercentage: number;
   /** Calls running now. */
   inFlight: number;
-  /** Most calls running at once in the rolling window. */
+  /**
+   * Most calls running at once in the rolling window, as seen when a call
+   * started or the clock was read: a call that ended between two readings
+   * counts only in the buckets up to the earlier one.
+   */
   inFlightMax: number;
   /** Calls waiting now, from the `queued` option; 0 without it. */
   queued: number;
@@ -259,10 +263,15 @@ const STAMP_TOLERANCE_RATIO = 0.01;
  * `maxRecordsPerClockRead` records. A slow stream thus reads the clock on
  * every record, a fast one about once per 64. After a sudden drop in rate,
  * the rest of a batch (at most `maxRecordsPerClockRead - 1` records) may be
- * stamped early, into an older bucket. Stamps never go backwards: a record
+ * stamped early, into an older bucket: after an idle gap longer than the
+ * window, out of the rolling counts altogether (never out of the cumulative
+ * ones), unless a snapshot during the gap, as an exporter polling takes,
+ * moved the latest known time forward. Stamps never go backwards: a record
  * with an `atMs` older than the latest known time counts in the current
- * bucket. {@linkcode Metrics.snapshot} always reads the clock;
- * {@linkcode Metrics.clockReads} counts the readings.
+ * bucket, so `atMs` must come from the metrics' own clock (one from another
+ * clock far ahead would hold the windows still). {@linkcode Metrics.snapshot}
+ * always reads the clock; {@linkcode Metrics.clockReads} counts the
+ * readings.
  *
  * **Latency** goes into a log-linear histogram with 64 buckets per power of
  * two from 2^-10 ms (about 1 µs) to 2^22 ms (about 70 minutes): every
@@ -443,8 +452,10 @@ export class Metrics {
   /**
    * Runs `operation` and records it: in flight while it runs, then a success,
    * or the kind `classifyError` picks for its error, with the latency read
-   * from the clock. A rejection with the caller's abort reason is counted
-   * neither way. Errors and results pass through unchanged.
+   * from the clock (a short circuit or rejection, like
+   * {@linkcode Metrics.recordRejected}, carries none). A rejection with the
+   * caller's abort reason is counted neither way. Errors and results pass
+   * through unchanged.
    *
    * @example Measuring an operation
    * ```ts
@@ -476,11 +487,12 @@ export class Metrics {
     } catch (error) {
       if (!(signal?.aborted && error === signal.reason)) {
         const endMs = this.#readClock();
-        this.#recordCall(
-          this.#failureKind(error),
-          Math.max(0, endMs - startMs),
-          endMs,
-        );
+        const kind = this.#failureKind(error);
+        if (kind === FAILURES || kind === TIMEOUTS) {
+          this.#recordCall(kind, Math.max(0, endMs - startMs), endMs);
+        } else {
+          this.#recordEvent(kind, endMs);
+        }
       }
       throw error;
     } finally {

@@ -34,6 +34,7 @@ import {
   mergedTotals,
   percentilesOf,
   recordValue,
+  snapToInteger,
 } from "./_histogram.ts";
 
 /** Count, mean, spread and extremes of a sample. */
@@ -56,7 +57,8 @@ export interface StatsSummary {
  * A streaming accumulator of count, mean, variance and extremes, updated in
  * constant time and memory per value with Welford's algorithm, which stays
  * accurate where the naive sum of squares cancels catastrophically (values
- * with a large mean and a small spread).
+ * with a large mean and a small spread). Values are taken relative to the
+ * first one, so a large offset costs no precision in the variance.
  *
  * @example Streaming values
  * ```ts
@@ -72,6 +74,7 @@ export interface StatsSummary {
  */
 export class RunningStats {
   #count = 0;
+  #shift = 0;
   #mean = 0;
   #squaredDeviations = 0;
   #min = Infinity;
@@ -86,10 +89,12 @@ export class RunningStats {
   add(value: number): void {
     checkFinite(value, "RunningStats.add");
 
+    if (this.#count === 0) this.#shift = value;
     this.#count++;
-    const delta = value - this.#mean;
+    const shifted = value - this.#shift;
+    const delta = shifted - this.#mean;
     this.#mean += delta / this.#count;
-    this.#squaredDeviations += delta * (value - this.#mean);
+    this.#squaredDeviations += delta * (shifted - this.#mean);
     if (value < this.#min) this.#min = value;
     if (value > this.#max) this.#max = value;
   }
@@ -100,9 +105,10 @@ export class RunningStats {
    */
   merge(other: RunningStats): void {
     if (other.#count === 0) return;
+    if (this.#count === 0) this.#shift = other.#shift;
 
     const count = this.#count + other.#count;
-    const delta = other.#mean - this.#mean;
+    const delta = (other.#shift - this.#shift) + (other.#mean - this.#mean);
     this.#mean += (delta * other.#count) / count;
     this.#squaredDeviations += other.#squaredDeviations +
       (delta * delta * this.#count * other.#count) / count;
@@ -118,7 +124,7 @@ export class RunningStats {
 
   /** Their mean; NaN when empty. */
   get mean(): number {
-    return this.#count === 0 ? NaN : this.#mean;
+    return this.#count === 0 ? NaN : this.#shift + this.#mean;
   }
 
   /** Their population variance (divided by count); NaN when empty. */
@@ -384,7 +390,8 @@ export interface FixedBinsOptions {
  * bins; a range of zero width gives one bin holding every value.
  *
  * @throws {RangeError} If `bins` is not a positive integer, `min` or `max`
- * is not finite, `max < min`, or a value is not a finite number.
+ * is not finite, `max < min`, `max - min` overflows, or a value is not a
+ * finite number.
  *
  * @example Five bins
  * ```ts
@@ -429,8 +436,7 @@ export function fixedBins(
   }));
   for (const value of sample) {
     if (value < lower || value > upper) continue;
-    const index = width === 0 ? 0 : Math.floor((value - lower) / width);
-    bins[Math.min(index, bins.length - 1)].count++;
+    bins[binOf(bins, value, width)].count++;
   }
 
   return bins;
@@ -634,23 +640,47 @@ function checkFinite(value: number, caller: string): void {
   );
 }
 
-function checkRange(lower: number, upper: number): void {
-  if (Number.isFinite(lower) && Number.isFinite(upper) && lower <= upper) {
-    return;
-  }
+/**
+ * The bin whose `[lower, upper)` holds `value`: the quotient by `width`,
+ * moved by one where rounding put it across an edge the bins report.
+ */
+function binOf(bins: readonly Bin[], value: number, width: number): number {
+  if (width === 0) return 0;
 
-  throw new RangeError(
-    `fixedBins: need finite min <= max, got min ${lower} and max ${upper}`,
-  );
+  const last = bins.length - 1;
+  const index = Math.min(Math.floor((value - bins[0].lower) / width), last);
+  if (index < last && value >= bins[index + 1].lower) return index + 1;
+  if (index > 0 && value < bins[index].lower) return index - 1;
+
+  return index;
+}
+
+function checkRange(lower: number, upper: number): void {
+  if (!(Number.isFinite(lower) && Number.isFinite(upper) && lower <= upper)) {
+    throw new RangeError(
+      `fixedBins: need finite min <= max, got min ${lower} and max ${upper}`,
+    );
+  }
+  if (!Number.isFinite(upper - lower)) {
+    throw new RangeError(
+      `fixedBins: max - min must be finite, got ${upper} - ${lower}`,
+    );
+  }
 }
 
 function interpolate(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
 
-  const position = ((sorted.length - 1) * p) / 100;
+  const position = snapToInteger(((sorted.length - 1) * p) / 100);
   const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
   const fraction = position - below;
+  if (fraction === 0) return sorted[below];
 
-  return sorted[below] + fraction * (sorted[above] - sorted[below]);
+  const low = sorted[below];
+  const high = sorted[below + 1];
+  const value = low + fraction * (high - low);
+
+  return Number.isFinite(value)
+    ? value
+    : low * (1 - fraction) + high * fraction;
 }

@@ -270,12 +270,16 @@ export class Timing {
    * Adds an interval measured elsewhere, lasting `durationMs` and ending
    * now, nested in the innermost running interval.
    *
-   * @throws {RangeError} If `durationMs` is negative, NaN or infinite.
+   * @throws {RangeError} If `durationMs` is not a number, or is negative,
+   * NaN or infinite; nothing is recorded then.
    * @throws {TypeError} If `name` is not a non-empty string or `desc` not a
    * string.
    */
   record(name: string, durationMs: number, options?: TimingEntryOptions): void {
-    if (!(durationMs >= 0 && durationMs < Infinity)) {
+    if (
+      !(typeof durationMs === "number" && durationMs >= 0 &&
+        durationMs < Infinity)
+    ) {
       throw new RangeError(
         `Timing.record: durationMs must be a finite number >= 0, got ${
           String(durationMs)
@@ -518,8 +522,8 @@ function noteFor(entry: TimingEntry): string {
   return notes.join(" ");
 }
 
-const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
-const NOT_QUOTABLE = /[^\t\x20-\x7e]/g;
+const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/gu;
+const NOT_QUOTABLE = /[^\t\x20-\x7e]/gu;
 
 function toToken(name: string): string {
   return name.replace(NOT_TOKEN, "_");
