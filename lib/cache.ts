@@ -250,9 +250,11 @@ const noop = () => {};
  *
  * Limits: a refresh that keeps failing is retried by the next read once the
  * previous try has settled, one at a time per key, with no backoff of its
- * own (wrap the loader in a breaker for that). With a shared store,
- * `delete()` and `clear()` reach the store and this cache's layer, but other
- * caches keep their in-memory copy until it expires.
+ * own (wrap the loader in a breaker for that). A load that never settles
+ * holds its key: misses wait for it and no refresh starts, so give the
+ * loader a timeout. With a shared store, `delete()` and `clear()` reach the
+ * store and this cache's layer, but other caches keep their in-memory copy
+ * until it expires.
  *
  * @example A refresh in the background, at most one at a time
  * ```ts
@@ -463,7 +465,8 @@ export class LoadingCache<V> {
   }
 
   /**
-   * Stores `value` under `key`, here and in the store.
+   * Stores `value` under `key`, here and in the store. A load of `key` that
+   * is running goes on for its callers, but no longer overwrites the value.
    *
    * @example Setting a value with its own time to live
    * ```ts
@@ -485,6 +488,7 @@ export class LoadingCache<V> {
     const deltaMs = checkDuration("deltaMs", options.deltaMs ?? 0);
     const now = this.#readClock();
 
+    this.#flights.delete(key);
     this.#install(key, value, deltaMs, now + ttlMs);
     if (this.#store) {
       await this.#store.set(
@@ -565,8 +569,13 @@ export class LoadingCache<V> {
     fn: (...args: A) => V | PromiseLike<V>,
     keyOf: (...args: A) => string = (...args) => JSON.stringify(args),
   ): (...args: A) => Promise<V> {
-    const cached = (...args: A): Promise<V> =>
-      this.get(keyOf(...args), () => fn(...args));
+    const cached = (...args: A): Promise<V> => {
+      try {
+        return this.get(keyOf(...args), () => fn(...args));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
     return cached;
   }
 
@@ -580,6 +589,7 @@ export class LoadingCache<V> {
     const ttlMs = checkDuration("ttlMs", options?.ttlMs ?? this.#ttlMs);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (slot === undefined) this.#checkKey(key);
+    checkFunction("loader", loader, true);
     const load = loader ?? this.#load;
 
     if (slot !== undefined) {
@@ -591,6 +601,7 @@ export class LoadingCache<V> {
       ) {
         this.#stats[fresh ? "hits" : "staleHits"]++;
         this.#touch(slot);
+        const value = this.#values[slot] as V;
         if (
           load && !this.#flights.has(key) &&
           (!fresh || this.#isDue(slot, now))
@@ -598,7 +609,7 @@ export class LoadingCache<V> {
           if (fresh) this.#stats.earlyRefreshes++;
           this.#start(key, load, ttlMs, true);
         }
-        return this.#values[slot] as V;
+        return value;
       }
     }
 
@@ -646,10 +657,11 @@ export class LoadingCache<V> {
 
   async #run(flight: Flight<V>, load: Loader<V>, ttlMs: number): Promise<V> {
     const { key, controller: { signal } } = flight;
+    const current = () => this.#flights.get(key) === flight;
     try {
       const stored = this.#store && await this.#fromStore(key);
       if (signal.aborted) throw signal.reason;
-      if (stored && this.#adopt(key, stored)) return stored.value;
+      if (stored && current() && this.#adopt(key, stored)) return stored.value;
 
       this.#stats.loads++;
       const context = { key, signal, ttlMs };
@@ -663,15 +675,16 @@ export class LoadingCache<V> {
         deltaMs,
         expiresAt: now + checkDuration("ttlMs", context.ttlMs),
       };
+      if (!current()) return value;
 
       this.#install(key, value, deltaMs, entry.expiresAt);
       if (this.#store) await this.#toStore(key, entry, context.ttlMs);
       return value;
     } catch (error) {
       if (signal.aborted) throw error;
-      return this.#fail(key, error);
+      return this.#fail(key, error, current());
     } finally {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      if (current()) this.#flights.delete(key);
     }
   }
 
@@ -716,7 +729,8 @@ export class LoadingCache<V> {
     return true;
   }
 
-  #fail(key: string, error: unknown): V {
+  /** `current`: whether the failed load still owns the key (no set() since). */
+  #fail(key: string, error: unknown, current: boolean): V {
     this.#stats.loadFailures++;
     const slot = this.#slots.get(key);
     const stale = slot !== undefined &&
@@ -724,7 +738,7 @@ export class LoadingCache<V> {
 
     this.#report(key, error, "loader", stale);
     if (!stale) throw error;
-    this.#failed[slot] = 1;
+    if (current) this.#failed[slot] = 1;
     return this.#values[slot] as V;
   }
 
@@ -755,7 +769,10 @@ export class LoadingCache<V> {
       };
       const settle = () => signal.removeEventListener("abort", onAbort);
       signal.addEventListener("abort", onAbort, { once: true });
-      flight.promise.then(resolve, reject).finally(settle);
+      flight.promise.then(
+        (value) => (settle(), resolve(value)),
+        (error) => (settle(), reject(error)),
+      );
     });
   }
 

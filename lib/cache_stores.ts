@@ -164,7 +164,8 @@ export interface WebCacheStoreOptions<V> {
   cacheName?: string;
   /**
    * Where the keys live: each key becomes this URL plus the key,
-   * percent-encoded.
+   * percent-encoded (`.` and `..` plus `;`, so that URLs keep them apart).
+   * It cannot have a fragment, which the Cache API ignores.
    *
    * @default {"https://dyno-cache.invalid/"}
    */
@@ -234,10 +235,16 @@ export class WebCacheStore<V> implements CacheStore<V> {
         `WebCacheStore: baseUrl must be an absolute URL, got "${baseUrl}"`,
       );
     }
+    const url = new URL(baseUrl);
+    if (url.href.includes("#")) {
+      throw new TypeError(
+        `WebCacheStore: baseUrl must have no fragment, got "${baseUrl}"`,
+      );
+    }
 
     this.#cache = options.cache;
     this.#cacheName = options.cacheName ?? "dyno-cache";
-    this.#baseUrl = baseUrl;
+    this.#baseUrl = url.href;
     this.#encode = options.encode ?? JSON.stringify;
     this.#decode = options.decode ?? JSON.parse;
     this.#clock = options.clock ?? wallClock;
@@ -322,7 +329,10 @@ export class WebCacheStore<V> implements CacheStore<V> {
   }
 
   #url(key: string): string {
-    return this.#baseUrl + encodeURIComponent(key);
+    const path = encodeURIComponent(key);
+    // URLs resolve the segments "." and ".." away; an encoded key never holds
+    // a raw ";", so "." + ";" and ".." + ";" stand for them alone.
+    return this.#baseUrl + (path === "." || path === ".." ? `${path};` : path);
   }
 
   #open(): WebCacheLike | Promise<WebCacheLike> {
@@ -374,10 +384,13 @@ export interface DenoKvStoreOptions {
 }
 
 const KV_MAX_KEY_BYTES = 2048;
+/** Deno KV refuses an `expireIn` that ends after about the year 262000. */
+const KV_MAX_EXPIRE_IN_MS = 1e15;
 
 /**
  * A {@linkcode CacheStore} over Deno KV. Entries are stored under
- * `[prefix, key]` with `expireIn` set from `keepMs`; values must be
+ * `[prefix, key]` with `expireIn` set from `keepMs` (none when `keepMs` is
+ * over 10^15 ms, about 31,700 years, more than Deno KV takes); values must be
  * structured-cloneable and at most 64 KiB (Deno KV's limit), or the write
  * fails and the cache reports it. Keys over Deno KV's 2048-byte limit, or not
  * well-formed UTF-16, are refused at once.
@@ -453,7 +466,7 @@ export class DenoKvStore<V> implements CacheStore<V> {
     await this.#kv.set(
       [this.#prefix, key],
       { value, deltaMs, expiresAt },
-      Number.isFinite(expireIn) ? { expireIn } : undefined,
+      expireIn <= KV_MAX_EXPIRE_IN_MS ? { expireIn } : undefined,
     );
   }
 
