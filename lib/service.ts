@@ -23,12 +23,14 @@
  *    still running and keeps its permit until it really ends.
  *
  * Metrics count each attempt once (success, failure, timeout, short-circuit,
- * rejection), each retry, each fallback outcome, and the calls in flight.
+ * rejection), each retry, each answer the fallback gave or failed to give,
+ * and the calls in flight. An attempt that ends with the caller's own abort
+ * reason is not counted, as {@linkcode Metrics.execute} does not count it.
  *
  * @module
  */
 
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, MAX_DELAY_MS, systemClock } from "./clock.ts";
 import { Bulkhead, BulkheadRejectedError } from "./bulkhead.ts";
 import type { BulkheadOptions } from "./bulkhead.ts";
 import { Breaker, BreakerOpenError } from "./breaker.ts";
@@ -82,8 +84,12 @@ export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
    */
   retry?: Omit<RetryOptions<T>, "clock">;
   /**
-   * Breaker options, or a breaker to share. A full pool and the caller's own
-   * abort never count as failures. Unset: no breaker.
+   * Breaker options, or a breaker to share. With options, a full pool and
+   * the caller's own abort never count as failures, and a failure's
+   * `retryAfterMs` (a `Retry-After` header) lengthens the open period. A
+   * breaker to share keeps its own `isFailure` and `retryAfterMs`: give it an
+   * `isFailure` that excludes `BulkheadRejectedError` when a pool sits
+   * behind it. Unset: no breaker.
    */
   breaker?: Omit<BreakerOptions, "clock"> | Breaker;
   /** Answers the final failure with a value or a handler. Unset: none. */
@@ -99,7 +105,12 @@ export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
     | MetricsRegistry
     | Omit<MetricsOptions, "name" | "clock" | "circuitState" | "queued">
     | false;
-  /** A cache in front of the service. */
+  /**
+   * A cache in front of the service, for the wrapper form (`service(fn)`);
+   * `Service` itself ignores it. A miss loads through every layer under the
+   * load's own signal, so one caller giving up does not fail the others
+   * waiting for the same key. A fallback's answer is cached like any value.
+   */
   cache?: ServiceCache<A, T>;
   /**
    * Picks the caller's `AbortSignal` out of a call's arguments, for the
@@ -176,12 +187,12 @@ export class Service<T = unknown> {
     this.#clock = clock;
     this.bulkhead = buildBulkhead(options.bulkhead, name, clock);
     this.breaker = buildBreaker(options.breaker, name, clock);
-    this.#timeout = options.timeoutMs === undefined
-      ? undefined
-      : new Timeout({ timeoutMs: options.timeoutMs, clock });
-    this.#totalTimeout = options.totalTimeoutMs === undefined
-      ? undefined
-      : new Timeout({ timeoutMs: options.totalTimeoutMs, clock });
+    this.#timeout = buildTimeout("timeoutMs", options.timeoutMs, clock);
+    this.#totalTimeout = buildTimeout(
+      "totalTimeoutMs",
+      options.totalTimeoutMs,
+      clock,
+    );
     this.#fallback = options.fallback === undefined
       ? undefined
       : new Fallback<T>(options.fallback);
@@ -213,25 +224,33 @@ export class Service<T = unknown> {
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    let failed = false;
     const metrics = this.metrics;
+    if (metrics === undefined) {
+      return this.#fallback!.execute(
+        () => this.#withTotalDeadline(operation, signal),
+        signal,
+      );
+    }
+
+    let failure: unknown = NOT_FAILED;
     const answer = this.#fallback!.execute(
       () =>
         this.#withTotalDeadline(operation, signal).catch((error) => {
-          failed = true;
+          failure = error;
           throw error;
         }),
       signal,
     );
-    if (metrics === undefined) return answer;
-
     return answer.then(
       (value) => {
-        if (failed) metrics.recordFallbackSuccess();
+        if (failure !== NOT_FAILED) metrics.recordFallbackSuccess();
         return value;
       },
       (error) => {
-        if (failed) metrics.recordFallbackFailure();
+        // The failure itself comes back when the fallback let it pass.
+        if (failure !== NOT_FAILED && error !== failure) {
+          metrics.recordFallbackFailure();
+        }
         throw error;
       },
     );
@@ -242,20 +261,22 @@ export class Service<T = unknown> {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const total = this.#totalTimeout;
-    if (total === undefined) return this.#withRetry(operation, signal);
+    if (total === undefined) return this.#withRetry(operation, signal, signal);
 
     return total.execute(
-      (context) => this.#withRetry(operation, context.signal),
+      (context) => this.#withRetry(operation, context.signal, signal),
       signal,
     );
   }
 
+  /** `caller` is the caller's own signal; `signal` may add the deadline. */
   #withRetry(
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
+    caller: AbortSignal | undefined,
   ): Promise<T> {
     const retry = this.#retry;
-    if (retry === undefined) return this.#attempt(operation, 1, signal);
+    if (retry === undefined) return this.#attempt(operation, 1, signal, caller);
 
     return retry.execute(
       (context) =>
@@ -263,6 +284,7 @@ export class Service<T = unknown> {
           operation,
           context.attempt,
           signal === undefined ? undefined : context.signal,
+          caller,
         ),
       signal,
     );
@@ -273,6 +295,7 @@ export class Service<T = unknown> {
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     attempt: number,
     signal: AbortSignal | undefined,
+    caller: AbortSignal | undefined,
   ): Promise<T> {
     const metrics = this.metrics;
     const watch = metrics === undefined
@@ -292,7 +315,9 @@ export class Service<T = unknown> {
         return value;
       },
       (error) => {
-        recordFailure(metrics, error, watch!.elapsedMs());
+        if (!(caller?.aborted && error === caller.reason)) {
+          recordFailure(metrics, error, watch!.elapsedMs());
+        }
         throw error;
       },
     );
@@ -378,7 +403,12 @@ function timed<T>(
   context: ServiceContext,
   watch: Stopwatch | undefined,
 ): Promise<T> {
-  const work = Promise.resolve(operation(context));
+  let work: Promise<T>;
+  try {
+    work = Promise.resolve(operation(context));
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (watch !== undefined) {
     work.then(watch.stop, watch.stop);
     queueMicrotask(watch.start);
@@ -411,23 +441,22 @@ function timed<T>(
  */
 export function service<A extends unknown[], T>(
   fn: (...args: A) => T | PromiseLike<T>,
-  options: ServiceOptions<A, T>,
+  options: ServiceOptions<[...A], T>,
 ): ServiceFunction<A, T> {
   const policy = new Service<T>(options as ServiceOptions<unknown[], T>);
   const { cache, signalFrom, signalInto } = options;
 
-  const call = (args: A): Promise<T> =>
+  const call = (args: A, caller: AbortSignal | undefined): Promise<T> =>
     policy.execute(
       ({ signal }) =>
         signal === undefined || signalInto === undefined
           ? fn(...args)
           : fn(...signalInto(args, signal)),
-      signalFrom?.(args),
+      caller,
     );
   const resilient = cache === undefined
-    ? (...args: A): Promise<T> => call(args)
-    : (...args: A): Promise<T> =>
-      cache.cache.get(cache.key(...args), () => call(args));
+    ? (...args: A): Promise<T> => call(args, signalFrom?.(args))
+    : (...args: A): Promise<T> => throughCache(cache, args, signalFrom, call);
 
   Object.defineProperty(resilient, "length", { value: fn.length });
   return Object.assign(resilient, {
@@ -436,6 +465,29 @@ export function service<A extends unknown[], T>(
     bulkhead: policy.bulkhead,
     metrics: policy.metrics,
   });
+}
+
+/**
+ * Answers from the cache, or loads through the service under the load's own
+ * signal, which aborts only once every caller waiting for that key gave up;
+ * the caller's signal stops only this caller's wait.
+ */
+function throughCache<A extends unknown[], T>(
+  cache: ServiceCache<A, T>,
+  args: A,
+  signalFrom: ((args: A) => AbortSignal | undefined) | undefined,
+  call: (args: A, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  try {
+    const signal = signalFrom?.(args);
+    return cache.cache.get(
+      cache.key(...args),
+      (context) => call(args, context.signal),
+      signal === undefined ? undefined : { signal },
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** What {@linkcode service} returns: `fn`'s signature plus its layers. */
@@ -460,9 +512,31 @@ function recordFailure(metrics: Metrics, error: unknown, latencyMs: number) {
   } else metrics.recordFailure(latencyMs);
 }
 
+const NOT_FAILED: unique symbol = Symbol("not failed");
+
 function isRejection(error: unknown): boolean {
   return error instanceof BreakerOpenError ||
     error instanceof BulkheadRejectedError;
+}
+
+function buildTimeout(
+  option: "timeoutMs" | "totalTimeoutMs",
+  timeoutMs: number | undefined,
+  clock: Clock,
+): Timeout | undefined {
+  if (timeoutMs === undefined) return undefined;
+  if (
+    typeof timeoutMs !== "number" || !(timeoutMs >= 1) ||
+    timeoutMs > MAX_DELAY_MS
+  ) {
+    throw new RangeError(
+      `Service: ${option} must be a number from 1 to ${MAX_DELAY_MS}, got ${
+        String(timeoutMs)
+      }`,
+    );
+  }
+
+  return new Timeout({ timeoutMs, clock });
 }
 
 function buildBulkhead(

@@ -101,9 +101,19 @@ export function parseRetryAfter(
 /**
  * Wraps `fetch` in a {@linkcode service}. Each attempt gets the attempt's
  * signal; a `Request` input is cloned per attempt so its body can be sent
- * again. When attempts run out on failing statuses, the last response is
- * returned, as plain `fetch` would; an open breaker, a full pool or a
- * timeout reject as they do for any service.
+ * again, and one whose body was already read rejects at once with a
+ * `TypeError`, as `fetch` does, without an attempt. A stream given as
+ * `init.body` cannot be sent twice: give such a body in a `Request`. When
+ * attempts run out on failing statuses, the last response is returned, as
+ * plain `fetch` would; an open breaker, a full pool or a timeout reject as
+ * they do for any service.
+ *
+ * The body of every response the caller does not get is cancelled: a failed
+ * attempt's before the next attempt or the fallback, and a response that
+ * arrives after its attempt was aborted (by a deadline or the caller). A
+ * fallback `value` that is a `Response` is cloned for each answer, and so
+ * is each response when a `cache` sits in front: the cache keeps the
+ * original, with its whole body in memory, and every caller gets a copy.
  *
  * @example A fetch that retries 503s and honours Retry-After
  * ```ts
@@ -145,6 +155,11 @@ export function serviceFetch(
   ): Promise<Response> => {
     const request = input instanceof Request ? input.clone() : input;
     const response = await fetchImpl(request, init);
+    const signal = init?.signal;
+    if (signal?.aborted) {
+      discard(response);
+      throw signal.reason;
+    }
     if (!isFailureStatus(response.status)) return response;
 
     throw new HttpStatusError(
@@ -153,6 +168,7 @@ export function serviceFetch(
     );
   };
 
+  const cached = serviceOptions.cache !== undefined;
   const wrapped = service<FetchArgs, Response>(attempt, {
     ...serviceOptions,
     retry: serviceOptions.retry && {
@@ -171,12 +187,20 @@ export function serviceFetch(
   const resilientFetch = (
     input: RequestInfo | URL,
     init?: RequestInit,
-  ): Promise<Response> =>
-    wrapped(input, init).catch((error) => {
+  ): Promise<Response> => {
+    if (input instanceof Request && input.bodyUsed) {
+      return Promise.reject(
+        new TypeError("serviceFetch: the Request's body is already used"),
+      );
+    }
+
+    const loaded = wrapped(input, init);
+    return (cached ? loaded.then(copy) : loaded).catch((error) => {
       const failed = lastStatusError(error);
       if (failed === undefined) throw error;
       return failed.response;
     });
+  };
 
   return Object.assign(resilientFetch, {
     service: wrapped.service,
@@ -203,9 +227,15 @@ function lastStatusError(error: unknown): HttpStatusError | undefined {
 
 function release(error: unknown): void {
   const failed = lastStatusError(error);
-  if (failed !== undefined && !failed.response.bodyUsed) {
-    failed.response.body?.cancel().catch(() => {});
-  }
+  if (failed !== undefined) discard(failed.response);
+}
+
+function copy(response: Response): Response {
+  return response.clone();
+}
+
+function discard(response: Response): void {
+  if (!response.bodyUsed) response.body?.cancel().catch(() => {});
 }
 
 function releasingFallback(
@@ -214,9 +244,10 @@ function releasingFallback(
   if (fallback === undefined) return undefined;
 
   const { when } = fallback;
+  const value = (fallback as { value?: unknown }).value;
   const answer = "handler" in fallback && fallback.handler !== undefined
     ? fallback.handler
-    : () => (fallback as { value: Response }).value;
+    : () => (value instanceof Response ? value.clone() : value as Response);
   return {
     when,
     handler: (error, context) => {
