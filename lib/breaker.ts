@@ -196,7 +196,10 @@ export interface BreakerSnapshot {
   version: 1;
   /** The state. */
   state: BreakerState;
-  /** In `"open"`: milliseconds left until the breaker goes half-open. */
+  /**
+   * In `"open"`: milliseconds left until the breaker goes half-open. A
+   * breaker built from the snapshot waits at most its own `maxOpenMs`.
+   */
   openRemainingMs: number;
   /** Consecutive re-opens from half-open, which `openBackoff` grows on. */
   reopens: number;
@@ -596,7 +599,8 @@ export class Breaker {
     }
     this.#enter(saved.state, "reset");
     this.#reopens = saved.reopens;
-    this.#openUntilMs = nowMs + saved.openRemainingMs;
+    this.#openUntilMs = nowMs +
+      Math.min(saved.openRemainingMs, config.maxOpenMs);
     if (saved.state === "half-open") {
       this.#probeSuccesses = saved.probeSuccesses;
     }
@@ -882,6 +886,9 @@ export class Breaker {
       const nowMs = this.#read();
       if (this.#state === "open") {
         retryAfterMs = this.#openUntilMs - nowMs;
+      } else if (this.#state !== "half-open") {
+        // A listener of the transition just applied set a state by hand.
+        return this.#admit(operation, signal);
       } else if (this.#probes.size < this.#config.halfOpenProbes) {
         this.#probes.add(call = { epoch: NaN, startMs: nowMs });
       } else {

@@ -414,16 +414,17 @@ export class Bulkhead {
     operation: BulkheadOperation<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
-    let result: T | PromiseLike<T>;
+    let settled: Promise<T>;
     try {
-      result = operation(signal === undefined ? NO_SIGNAL : { signal });
+      settled = Promise.resolve(
+        operation(signal === undefined ? NO_SIGNAL : { signal }),
+      );
     } catch (error) {
       this.#running--;
       this.#drain();
       return Promise.reject(error);
     }
 
-    const settled = Promise.resolve(result);
     settled.then(this.#releaseAfterSuccess, this.#releaseAfterFailure);
     return settled;
   }

@@ -230,6 +230,14 @@ export interface FuseWrapOptions<A extends unknown[]> {
 const NO_SIGNAL: FuseContext = Object.freeze({});
 
 /**
+ * One keyless pass in the units of 2^-32 that the rotation counts in:
+ * `passRatio` rounded up to whole units adds up exactly, where `0.1` added
+ * ten times in floating point falls short of 1 and would let the eleventh
+ * call through, not the tenth.
+ */
+const CREDIT_UNIT = 2 ** 32;
+
+/**
  * A hash of `text` to [0, 1): FNV-1a over its UTF-16 code units, then the
  * murmur3 finalizer to spread nearby strings apart. Stable across runtimes.
  */
@@ -433,9 +441,9 @@ export class Fuse {
       return unitHash(`${this.#name}\u0000${key}`) < this.#passRatio;
     }
 
-    this.#keylessCredit += this.#passRatio;
-    if (this.#keylessCredit < 1) return false;
-    this.#keylessCredit -= 1;
+    this.#keylessCredit += Math.ceil(this.#passRatio * CREDIT_UNIT);
+    if (this.#keylessCredit < CREDIT_UNIT) return false;
+    this.#keylessCredit -= CREDIT_UNIT;
     return true;
   }
 
@@ -517,10 +525,10 @@ export class Fuse {
     const keyOf = options?.keyOf;
     typed(OWNER, "keyOf", keyOf, "function");
     const run = (self: unknown, args: A): Promise<Awaited<R>> => {
-      const key = keyOf === undefined ? undefined : keyOf.apply(self, args);
-      if (!this.allows(key)) return Promise.reject(this.#rejection(key));
-
       try {
+        const key = keyOf?.apply(self, args);
+        if (!this.allows(key)) return Promise.reject(this.#rejection(key));
+
         return Promise.resolve(fn.apply(self, args) as Awaited<R>);
       } catch (error) {
         return Promise.reject(error);
