@@ -483,14 +483,17 @@ function start<T>(
  * **Clock reads.** A closed breaker does not read the clock on every success.
  * The clock is read on every failure, every call while open or half-open,
  * every state read (`state`, `stats`, `toJSON`) and every timed call (with
- * `slowCallDurationMs`). A success that reads no clock is stamped with the
- * time of the last clock read: it lands in that read's bucket. A success
- * reads the clock itself when it is the `stride`-th success since the last
- * read, or when it would bring the window to its opening point. The stride
- * adapts so that it spans at most about half a bucket: it starts at 1,
+ * `slowCallDurationMs`). A success that reads no clock is counted in the
+ * bucket of the next clock read: it happened between two reads, and dating
+ * it late means a quiet spell can never expire fresh successes early, which
+ * would make a healthy service look failing. A success reads the clock
+ * itself when it is the `stride`-th success since the last read, or when it
+ * would bring the window to its opening point. The stride adapts so that it
+ * spans at most about half a bucket in steady traffic: it starts at 1,
  * doubles (up to 16) when a stride's successes took at most a quarter of a
- * bucket, and falls back to 1 when they took more than half of one. A count
- * window needs no stamps and reads no clock on successes.
+ * bucket, and falls back to 1 when they took more than half of one. After a
+ * quiet spell, up to 15 successes made before it may count as made after
+ * it. A count window needs no stamps and reads no clock on successes.
  *
  * **Stale outcomes.** A call's outcome counts only in the state it was let
  * through in: a call admitted while closed that settles after the breaker
@@ -928,6 +931,7 @@ export class Breaker {
     const slowMs = config.slowCallDurationMs;
     let durationMs: number | undefined;
     if (kind === SUCCESS && call === this.#call) {
+      this.#record(0);
       if (++this.#sinceRead >= this.#stride) {
         const previousMs = this.#lastReadMs;
         const gapMs = this.#read() - previousMs;
@@ -937,7 +941,6 @@ export class Breaker {
           this.#stride = 1;
         }
       }
-      this.#record(0);
       if (this.#failures && this.#opening()) this.#evaluate(this.#read());
     } else if (kind !== IGNORED && call.epoch === this.#epoch) {
       const nowMs = this.#read();
@@ -1004,12 +1007,18 @@ export class Breaker {
       : undefined;
   }
 
-  /** Reads the clock, moves the window and applies lazy transitions. */
+  /**
+   * Reads the clock, moves the window (carrying the successes counted since
+   * the last read into the newest bucket) and applies lazy transitions.
+   */
   #read(): number {
     const nowMs = this.#config.clock.now();
+    const unread = this.#sinceRead;
     this.#lastReadMs = nowMs;
     this.#sinceRead = 0;
+    this.#add(this.#at, -unread, 0, 0);
     this.#move(Math.floor(nowMs / this.#bucketMs));
+    this.#add(this.#at, unread, 0, 0);
 
     if (this.#probes.size) {
       const deadlineMs = this.#probeDeadlineMs();
@@ -1114,7 +1123,11 @@ export class Breaker {
 
   #clear(): void {
     this.#slots.fill(0);
-    this.#calls = this.#failures = this.#slowCalls = 0;
+    this.#calls =
+      this.#failures =
+      this.#slowCalls =
+      this.#sinceRead =
+        0;
   }
 
   /** Where the slot numbered `index` starts in `#slots`. */

@@ -60,7 +60,7 @@ interface Transition {
 /**
  * The breaker's rules, one method per rule. Its window is a list of stamped
  * outcomes; the stamping rule (a success that reads no clock takes the time
- * of the last clock read; the stride of successes between reads starts at 1,
+ * of the next clock read; the stride of successes between reads starts at 1,
  * doubles up to 16 while a stride spans at most a quarter bucket, and drops
  * to 1 when one spans more than half a bucket) is written out here again.
  */
@@ -71,6 +71,7 @@ class BreakerModel {
   sinceRead = 0;
   stride: number;
   records: { stampMs: number; outcome: number }[] = [];
+  unread: { stampMs: number; outcome: number }[] = [];
   openUntilMs = 0;
   reopens = 0;
   probes: ModelProbe[] = [];
@@ -112,6 +113,8 @@ class BreakerModel {
   read(nowMs: number): void {
     this.lastReadMs = nowMs;
     this.sinceRead = 0;
+    for (const record of this.unread) record.stampMs = nowMs;
+    this.unread = [];
 
     if (this.state === "half-open" && this.probes.length > 0) {
       const oldest = this.probes[0];
@@ -197,6 +200,9 @@ class BreakerModel {
   }
 
   untimedSuccess(nowMs: number): void {
+    const record = { stampMs: this.lastReadMs, outcome: 0 };
+    this.records.push(record);
+    this.unread.push(record);
     this.sinceRead++;
     if (this.sinceRead >= this.stride) {
       const gapMs = nowMs - this.lastReadMs;
@@ -205,7 +211,6 @@ class BreakerModel {
         this.stride = Math.min(16, this.stride * 2);
       } else if (gapMs * 2 > this.bucketMs) this.stride = 1;
     }
-    this.records.push({ stampMs: this.lastReadMs, outcome: 0 });
 
     if (this.opening() !== undefined) {
       this.read(nowMs);
@@ -262,6 +267,8 @@ class BreakerModel {
       this.config.openBackoff ** this.reopens;
     this.openUntilMs = atMs + Math.min(periodMs, this.config.maxOpenMs);
     this.records = [];
+    this.unread = [];
+    this.sinceRead = 0;
     this.probes = [];
     this.probeSuccesses = 0;
     this.enter("open", reason);
@@ -269,6 +276,8 @@ class BreakerModel {
 
   close(reason: BreakerTransitionReason): void {
     this.records = [];
+    this.unread = [];
+    this.sinceRead = 0;
     this.probes = [];
     this.probeSuccesses = 0;
     this.reopens = 0;

@@ -1095,3 +1095,16 @@ Deno.test("review: bulkhead bad options name the option and the value", () => {
     );
   }
 });
+
+Deno.test("review: a quiet spell cannot expire fresh successes and open a healthy breaker", async () => {
+  const clock = new ManualClock();
+  const breaker = new Breaker({ clock });
+  await succeed(breaker, 16);
+  await clock.advance(20_000);
+
+  await succeed(breaker, 15);
+  await fail(breaker, 10);
+  await succeed(breaker, 10);
+  assert.equal(breaker.state, "closed", "10 failures in 35 calls is 29 %");
+  assert.equal(breaker.stats.calls, 35);
+});
