@@ -141,3 +141,32 @@ export class ManualClock implements Clock {
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * A seeded random source (mulberry32) giving numbers in [0, 1): the same seed
+ * gives the same sequence, so a test of jitter, sampling or early refresh
+ * that fails replays exactly.
+ *
+ * @example Reproducible draws
+ * ```ts
+ * import { seededRandom } from "@dyno/dyno/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const first = seededRandom(42);
+ * const again = seededRandom(42);
+ * const draws = [first(), first(), first()];
+ * assert.deepEqual([again(), again(), again()], draws);
+ * assert.ok(draws.every((draw) => draw >= 0 && draw < 1));
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

@@ -18,6 +18,7 @@ import {
   type BreakerState,
   type BreakerTransitionReason,
 } from "../lib/breaker.ts";
+import { seededRandom } from "../lib/testing.ts";
 
 type Result = "success" | "failure" | "ignored";
 
@@ -301,18 +302,6 @@ class BreakerModel {
   }
 }
 
-/** mulberry32: a small, seeded, well-mixed PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
 }
@@ -352,7 +341,7 @@ interface Pending {
 }
 
 async function runSeed(seed: number, steps: number): Promise<Transition[]> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const config = configFor(random);
   const clock = {
     nowMs: 0,

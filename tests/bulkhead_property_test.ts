@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
 import { Bulkhead, BulkheadRejectedError } from "../lib/bulkhead.ts";
-import { ManualClock, settle } from "../lib/testing.ts";
-
-/** mulberry32: a small seeded PRNG, so that a failing seed replays exactly. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { ManualClock, seededRandom, settle } from "../lib/testing.ts";
 
 type Kind = "deferred" | "sync-value" | "sync-throw";
 
@@ -281,7 +269,7 @@ class Scenario {
 }
 
 async function runScenario(seed: number, steps: number): Promise<void> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const config: Config = {
     maxConcurrent: 1 + Math.floor(random() * 4),
     maxQueued: random() < 0.15 ? Infinity : Math.floor(random() * 5),

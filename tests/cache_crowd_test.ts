@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { type Clock, sleep, type TimerHandle } from "../lib/clock.ts";
 import { LoadingCache } from "../lib/cache.ts";
 import { MemoryStore } from "../lib/cache_stores.ts";
+import { seededRandom } from "../lib/testing.ts";
 
 interface SimTimer {
   readonly id: number;
@@ -61,18 +62,6 @@ async function drain(): Promise<void> {
   for (let turn = 0; turn < 20; turn++) await null;
 }
 
-/** A seeded random source (mulberry32). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 interface Crowd {
   isolates: number;
   readsPerSecond: number;
@@ -107,7 +96,7 @@ async function runCrowd(crowd: Crowd): Promise<CrowdResult> {
     return (latest = ++completed);
   };
   const isolates = Array.from({ length: crowd.isolates }, (_, index) => {
-    const random = seeded(crowd.seed * 1_000 + index);
+    const random = seededRandom(crowd.seed * 1_000 + index);
     return new LoadingCache<number>({
       clock,
       store,

@@ -20,7 +20,7 @@ import {
   WebCacheStore,
 } from "../lib/cache_stores.ts";
 import { sleep } from "../lib/clock.ts";
-import { ManualClock, settle } from "../lib/testing.ts";
+import { ManualClock, seededRandom, settle } from "../lib/testing.ts";
 
 /** A loader whose runs finish only when the test says so. */
 function controlledLoader<V>() {
@@ -36,25 +36,13 @@ function controlledLoader<V>() {
   return { load, runs };
 }
 
-/** A seeded random source (mulberry32). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 // ------------------------------------------------------------ eviction order
 
 Deno.test("eviction order matches a reference LRU over random set, read, peek, delete and clear", async (t) => {
   const universe = ["a", "b", "c", "d", "e", "f", "g", "h"];
   for (const maxEntries of [1, 2, 3, 7]) {
     await t.step(`maxEntries ${maxEntries}`, async () => {
-      const random = seeded(maxEntries);
+      const random = seededRandom(maxEntries);
       const cache = new LoadingCache<number>({ maxEntries, ttlMs: Infinity });
       const model = new Map<string, number>();
       let evictions = 0;
@@ -441,7 +429,7 @@ Deno.test("after set() detaches a load, the next miss starts its own", async () 
 Deno.test("random workloads: every call settles, the counters add up and maxEntries holds", async (t) => {
   for (const seed of [1, 2, 3, 4]) {
     await t.step(`seed ${seed}`, async () => {
-      const random = seeded(seed);
+      const random = seededRandom(seed);
       const clock = new ManualClock();
       const maxEntries = 1 + Math.floor(random() * 4);
       let invocations = 0;
@@ -466,7 +454,7 @@ Deno.test("random workloads: every call settles, the counters add up and maxEntr
         maxEntries,
         ttlMs: 300,
         staleIfErrorMs: random() < 0.5 ? 0 : 200,
-        random: seeded(seed + 100),
+        random: seededRandom(seed + 100),
       });
       const calls: { settled: boolean }[] = [];
       const controllers: AbortController[] = [];

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type Clock, MAX_DELAY_MS, sleep } from "../lib/clock.ts";
-import { ManualClock } from "../lib/testing.ts";
+import { ManualClock, seededRandom } from "../lib/testing.ts";
 import { type AttemptRecord, Retry, RetryError } from "../lib/retry.ts";
 import { Timeout, TimeoutError } from "../lib/timeout.ts";
 
@@ -137,18 +137,6 @@ function syncRejectingThenable<T>(reason: unknown): PromiseLike<T> {
       onRejected(reason);
     },
   } as unknown as PromiseLike<T>;
-}
-
-/** A small seeded generator, so that failures reproduce. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // clock and ManualClock
@@ -632,7 +620,7 @@ Deno.test("retry keeps every wait within the timer's range over 1100 attempts", 
       maxDelayMs: Infinity,
       factor: 10,
       clock,
-      random: seeded(3),
+      random: seededRandom(3),
     });
 
     const error = await policy.execute(() => Promise.reject(new Error("no")))
@@ -923,7 +911,7 @@ Deno.test("timeout: a hook that aborts another pending call mid-expiry keeps the
 });
 
 Deno.test("timeout: random interleavings of settles, aborts and deadlines match a model", async () => {
-  const random = seeded(2024);
+  const random = seededRandom(2024);
   const timeoutMs = 100;
   const counted = countingClock();
   const clock = counted.inner;

@@ -5,18 +5,7 @@ import {
   harness,
   type HarnessOptions,
 } from "../lib/harness.ts";
-import { ManualClock, settle } from "../lib/testing.ts";
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { ManualClock, seededRandom, settle } from "../lib/testing.ts";
 
 function catchSync(call: () => unknown): unknown {
   try {
@@ -294,8 +283,8 @@ Deno.test("harness() keeps the last ringSize records, oldest first", () => {
 
 Deno.test("harness() samples with the injected random, counting every error", () => {
   const sampleRatio = 0.3;
-  const draws = seeded(42);
-  const expected = seeded(42);
+  const draws = seededRandom(42);
+  const expected = seededRandom(42);
   const kept: number[] = [];
   const reported: number[] = [];
   const errors = new Harness({

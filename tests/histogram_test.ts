@@ -6,6 +6,7 @@ import {
   HISTOGRAM_LOWEST,
   HISTOGRAM_SLOTS,
 } from "../lib/_histogram.ts";
+import { seededRandom } from "../lib/testing.ts";
 
 const BOUND = LogLinearHistogram.relativeError;
 const PERCENTILES = [
@@ -26,17 +27,7 @@ const PERCENTILES = [
   100,
 ];
 
-/** A seeded generator (mulberry32), so that failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seededRandom;
 
 /** The exact nearest-rank percentile of a sorted sample. */
 function nearestRank(sorted: Float64Array, p: number): number {

@@ -23,7 +23,7 @@ import {
   variance,
 } from "../lib/stats.ts";
 import { Timing } from "../lib/timing.ts";
-import { ManualClock } from "../lib/testing.ts";
+import { ManualClock, seededRandom } from "../lib/testing.ts";
 
 /** Metrics on a manual clock that stamp every record exactly. */
 function exact(options: Partial<MetricsOptions> = {}) {
@@ -54,17 +54,7 @@ function burstUntilBatchStart(metrics: Metrics): number {
   return recorded;
 }
 
-/** A small deterministic generator of numbers in [0, 1). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const random = seededRandom;
 
 // ---------------------------------------------------------------- metrics
 

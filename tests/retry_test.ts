@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
 import { type AttemptRecord, Retry, retry, RetryError } from "../lib/retry.ts";
 import { backoffDelay } from "../lib/_backoff.ts";
-import { ManualClock } from "../lib/testing.ts";
+import { ManualClock, seededRandom } from "../lib/testing.ts";
 import { MAX_DELAY_MS } from "../lib/clock.ts";
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function failing(times: number, make = (n: number) => new Error(`fail ${n}`)) {
   let calls = 0;
@@ -96,7 +85,7 @@ Deno.test("each backoff kind computes its delays", async (t) => {
 });
 
 Deno.test("jittered delays stay within their bounds over many draws", () => {
-  const random = seeded(42);
+  const random = seededRandom(42);
   for (const kind of ["full-jitter", "decorrelated-jitter"] as const) {
     let previous = 0;
     for (let retry = 1; retry <= 5_000; retry++) {
@@ -120,7 +109,7 @@ Deno.test("jittered delays stay within their bounds over many draws", () => {
 });
 
 Deno.test("delays never overflow the timer nor go NaN, even past 1025 retries", () => {
-  const random = seeded(7);
+  const random = seededRandom(7);
   for (const kind of ["exponential", "full-jitter", "linear"] as const) {
     const settings = {
       kind,
