@@ -7,6 +7,9 @@
  * @module
  */
 
+import { describe } from "./_describe.ts";
+import { disposerOf } from "./_dispose.ts";
+
 /**
  * How long a provided value lives: `"call"` builds one for every call and
  * disposes it after the call; `"shared"` builds one on first use and keeps it
@@ -522,7 +525,7 @@ function failed(error: unknown): Outcome {
 }
 
 function providedOutcome(name: string, value: unknown): Outcome {
-  return { ok: true, value, cleanup: disposerOf(name, value) };
+  return { ok: true, value, cleanup: cleanupOf(name, value) };
 }
 
 function leasedOutcome(name: string, lease: unknown): Outcome {
@@ -545,28 +548,11 @@ function leasedOutcome(name: string, lease: unknown): Outcome {
   };
 }
 
-const ASYNC_DISPOSE: symbol | undefined = typeof Symbol.asyncDispose ===
-    "symbol"
-  ? Symbol.asyncDispose
-  : undefined;
-const DISPOSE: symbol | undefined = typeof Symbol.dispose === "symbol"
-  ? Symbol.dispose
-  : undefined;
-
 /** A cleanup for `value` if it is disposable, else undefined. */
-function disposerOf(name: string, value: unknown): Cleanup | undefined {
-  if (
-    value === null || (typeof value !== "object" && typeof value !== "function")
-  ) {
-    return undefined;
-  }
+function cleanupOf(name: string, value: unknown): Cleanup | undefined {
+  const run = disposerOf(value);
 
-  const target = value as Record<symbol, unknown>;
-  const dispose = (ASYNC_DISPOSE && target[ASYNC_DISPOSE]) ??
-    (DISPOSE && target[DISPOSE]);
-  if (typeof dispose !== "function") return undefined;
-
-  return { name, run: () => dispose.call(value) };
+  return run === undefined ? undefined : { name, run };
 }
 
 /** Runs cleanups in reverse order; returns their errors, in that order. */
@@ -635,23 +621,4 @@ function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
 
   return describe(error);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "function") {
-    return `function ${value.name || "(anonymous)"}`;
-  }
-  if (typeof value !== "object" || value === null) {
-    return typeof value === "string" ? JSON.stringify(value) : String(value);
-  }
-
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) {
-      return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-    }
-  } catch {
-    // Cycles and bigints fall through to the tag.
-  }
-  return Object.prototype.toString.call(value);
 }

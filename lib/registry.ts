@@ -8,6 +8,8 @@
  * @module
  */
 
+import { describe } from "./_describe.ts";
+import { disposerOf } from "./_dispose.ts";
 import type {
   AcquiredDependency,
   Lease,
@@ -885,31 +887,15 @@ async function disposeInstance(
   instance: unknown,
   report: (error: unknown) => void,
 ): Promise<void> {
-  if (
-    instance === null ||
-    (typeof instance !== "object" && typeof instance !== "function")
-  ) {
-    return;
-  }
+  const dispose = disposerOf(instance);
+  if (dispose === undefined) return;
 
-  const target = instance as Record<symbol, unknown>;
-  const dispose = (ASYNC_DISPOSE && target[ASYNC_DISPOSE]) ??
-    (DISPOSE && target[DISPOSE]);
-  if (typeof dispose !== "function") return;
   try {
-    await dispose.call(instance);
+    await dispose();
   } catch (error) {
     report(error);
   }
 }
-
-const ASYNC_DISPOSE: symbol | undefined = typeof Symbol.asyncDispose ===
-    "symbol"
-  ? Symbol.asyncDispose
-  : undefined;
-const DISPOSE: symbol | undefined = typeof Symbol.dispose === "symbol"
-  ? Symbol.dispose
-  : undefined;
 
 /**
  * Settles with `work`, or rejects with `signal.reason` once it aborts. A
@@ -979,23 +965,4 @@ function nameOf(where: string, key: unknown): string {
   }
 
   return key;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "function") {
-    return `function ${value.name || "(anonymous)"}`;
-  }
-  if (typeof value !== "object" || value === null) {
-    return typeof value === "string" ? JSON.stringify(value) : String(value);
-  }
-
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) {
-      return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-    }
-  } catch {
-    // Cycles and bigints fall through to the tag.
-  }
-  return Object.prototype.toString.call(value);
 }
