@@ -173,6 +173,7 @@ export class Service<T = unknown> {
   readonly #totalTimeout: Timeout | undefined;
   readonly #retry: Retry<T> | undefined;
   readonly #fallback: Fallback<T> | undefined;
+  readonly #callEnded = (): void => this.metrics?.callEnded();
 
   /** Checks the options and builds the layers; starts no timer. */
   constructor(options: ServiceOptions<unknown[], T>) {
@@ -216,7 +217,7 @@ export class Service<T = unknown> {
       : this.#withFallback(operation, signal);
     if (metrics === undefined) return outcome;
 
-    outcome.then(() => metrics.callEnded(), () => metrics.callEnded());
+    outcome.then(this.#callEnded, this.#callEnded);
     return outcome;
   }
 
@@ -309,18 +310,15 @@ export class Service<T = unknown> {
 
     if (metrics === undefined) return result;
 
-    return result.then(
-      (value) => {
-        metrics.recordSuccess(watch!.elapsedMs());
-        return value;
-      },
+    result.then(
+      () => metrics.recordSuccess(watch!.elapsedMs()),
       (error) => {
         if (!(caller?.aborted && error === caller.reason)) {
           recordFailure(metrics, error, watch!.elapsedMs());
         }
-        throw error;
       },
     );
+    return result;
   }
 
   #guarded(
