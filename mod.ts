@@ -50,3 +50,4 @@ export * from "./lib/harness.ts";
 export * from "./lib/inject.ts";
 export * from "./lib/registry.ts";
 export * from "./lib/service.ts";
+export * from "./lib/testing.ts";
