@@ -551,6 +551,7 @@ export class Breaker {
   #fast!: boolean;
   #onSuccess!: () => void;
   #onFailure!: (error: unknown) => void;
+  #recorder!: (failed: boolean, error?: unknown) => void;
 
   #lastReadMs = NaN;
   #sinceRead = 0;
@@ -689,6 +690,19 @@ export class Breaker {
     }
 
     return this.#admit(operation, signal);
+  }
+
+  /**
+   * @internal Lets a call through for a caller that runs it itself, when
+   * `execute` would on its fast path: closed or disabled, calls untimed, no
+   * `signal`. Returns what records the call's outcome, to call once it
+   * settled, `failed` with `error`; undefined otherwise: the call goes
+   * through `execute`.
+   */
+  admitUntimed(
+    signal?: AbortSignal,
+  ): ((failed: boolean, error?: unknown) => void) | undefined {
+    return this.#fast && signal === undefined ? this.#recorder : undefined;
   }
 
   /**
@@ -1078,9 +1092,10 @@ export class Breaker {
     this.#call = call;
     this.#fast = (state === "closed" || state === "disabled") &&
       this.#config.slowCallDurationMs === undefined;
-    this.#onSuccess = () => this.#settle(call, SUCCESS);
-    this.#onFailure = (error) =>
+    const onSuccess = this.#onSuccess = () => this.#settle(call, SUCCESS);
+    const onFailure = this.#onFailure = (error) =>
       this.#settle(call, this.#classify(error), error);
+    this.#recorder = (failed, error) => failed ? onFailure(error) : onSuccess();
 
     if (from !== state) {
       this.#events.emit("statechange", {

@@ -372,13 +372,7 @@ export class Bulkhead {
       );
     }
 
-    if (
-      this.#running + this.#heldPermits < this.#maxConcurrent &&
-      this.#queue.size === 0
-    ) {
-      this.#running++;
-      return this.#start(operation, signal);
-    }
+    if (this.tryAcquire()) return this.#start(operation, signal);
 
     if (this.#queue.size < this.#maxQueued) {
       return this.#enqueue(operation, signal);
@@ -408,6 +402,34 @@ export class Bulkhead {
     fn: (...args: A) => T | PromiseLike<T>,
   ): (...args: A) => Promise<T> {
     return wrapWith(this, fn);
+  }
+
+  /**
+   * @internal Takes a permit for a caller that runs its work itself, when
+   * `execute` would run the call at once: a permit is free, nobody waits and
+   * `signal` has not aborted. False otherwise: the call goes through
+   * `execute`. Give the permit back with {@linkcode Bulkhead.release}.
+   */
+  tryAcquire(signal?: AbortSignal): boolean {
+    if (
+      signal?.aborted || this.#queue.size !== 0 ||
+      this.#running + this.#heldPermits >= this.#maxConcurrent
+    ) {
+      return false;
+    }
+
+    this.#running++;
+    return true;
+  }
+
+  /**
+   * @internal Gives back a permit from {@linkcode Bulkhead.tryAcquire} once
+   * its work settled, `failed` with `error`: as `execute` does, a timeout's
+   * abandoned work keeps the permit until it really settles.
+   */
+  release(failed: boolean, error?: unknown): void {
+    if (failed) this.#releaseAfterFailure(error);
+    else this.#releaseAfterSuccess();
   }
 
   #start<T>(

@@ -36,7 +36,7 @@ import type { BulkheadOptions } from "./bulkhead.ts";
 import { Breaker, BreakerOpenError } from "./breaker.ts";
 import type { BreakerOptions } from "./breaker.ts";
 import { Retry, type RetryOptions } from "./retry.ts";
-import { Timeout } from "./timeout.ts";
+import { Timeout, type TimeoutContext } from "./timeout.ts";
 import { Fallback, type FallbackOptions } from "./fallback.ts";
 import { Metrics, type MetricsOptions, MetricsRegistry } from "./metrics.ts";
 import type { LoadingCache } from "./cache.ts";
@@ -291,7 +291,12 @@ export class Service<T = unknown> {
     );
   }
 
-  /** One attempt through breaker, pool and deadline, timed for metrics. */
+  /**
+   * One attempt through breaker, pool and deadline, timed for metrics. When
+   * the breaker or the pool would let it through at once, the attempt takes
+   * that admission itself and reports its outcome back to them, with its
+   * metrics, in one promise reaction instead of one per layer.
+   */
   #attempt(
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     attempt: number,
@@ -299,65 +304,139 @@ export class Service<T = unknown> {
     caller: AbortSignal | undefined,
   ): Promise<T> {
     const metrics = this.metrics;
-    const watch = metrics === undefined
-      ? undefined
-      : new Stopwatch(this.#clock);
-    const inner = (outerSignal: AbortSignal | undefined): Promise<T> =>
-      this.#guarded(operation, attempt, outerSignal, watch);
-    const result = this.breaker === undefined
-      ? inner(signal)
-      : this.breaker.execute((context) => inner(context.signal), signal);
+    const context = new Attempt(
+      attempt,
+      signal,
+      metrics !== undefined && this.#timeout === undefined
+        ? new Stopwatch(this.#clock)
+        : undefined,
+    );
+    const breaker = this.breaker;
+    const recorder = breaker?.admitUntimed(signal);
+    const result = breaker === undefined || recorder !== undefined
+      ? this.#guarded(operation, context)
+      : breaker.execute(() => this.#guarded(operation, context), signal);
 
-    if (metrics === undefined) return result;
+    const bulkhead = this.bulkhead;
+    if (metrics === undefined && recorder === undefined && !bulkhead) {
+      return result;
+    }
 
     result.then(
-      () => metrics.recordSuccess(watch!.elapsedMs()),
+      () => {
+        if (context.hasPermit) bulkhead!.release(false);
+        recorder?.(false);
+        metrics?.recordSuccess(context.elapsedMs(this.#clock));
+      },
       (error) => {
-        if (!(caller?.aborted && error === caller.reason)) {
-          recordFailure(metrics, error, watch!.elapsedMs());
+        if (context.hasPermit) bulkhead!.release(true, error);
+        recorder?.(true, error);
+        if (metrics && !(caller?.aborted && error === caller.reason)) {
+          recordFailure(metrics, error, context.elapsedMs(this.#clock));
         }
       },
     );
     return result;
   }
 
+  /**
+   * The attempt through the pool and its deadline. The breaker and the pool
+   * pass the signal they were given on unchanged, so `context` keeps it.
+   */
   #guarded(
     operation: (context: ServiceContext) => T | PromiseLike<T>,
-    attempt: number,
-    signal: AbortSignal | undefined,
-    watch: Stopwatch | undefined,
+    context: Attempt,
+  ): Promise<T> {
+    const bulkhead = this.bulkhead;
+    if (bulkhead === undefined) return this.#timed(operation, context);
+    if (!bulkhead.tryAcquire(context.outer)) {
+      return bulkhead.execute(
+        () => this.#timed(operation, context),
+        context.outer,
+      );
+    }
+
+    context.hasPermit = true;
+    return this.#timed(operation, context);
+  }
+
+  #timed(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    context: Attempt,
   ): Promise<T> {
     const timeout = this.#timeout;
-    const run = (poolSignal: AbortSignal | undefined): Promise<T> =>
-      timeout === undefined
-        ? timed(operation, new Context(attempt, poolSignal), watch)
-        : timeout.execute(
-          (context) => timed(operation, new Context(attempt, context), watch),
-          poolSignal,
-        );
+    if (timeout === undefined) return context.run(operation);
 
-    return this.bulkhead === undefined
-      ? run(signal)
-      : this.bulkhead.execute((context) => run(context.signal), signal);
+    return timeout.execute(
+      (deadline) => context.runWithin(deadline, operation),
+      context.outer,
+    );
   }
 }
 
-/** An attempt's context, whose signal is made only when read. */
-class Context implements ServiceContext {
+/**
+ * An attempt's context, whose signal is made only when read. It times the
+ * attempt for metrics: under a deadline, from the deadline's start, which
+ * reads the clock only for a call still pending at the end of the microtask
+ * turn it started in; otherwise with a {@linkcode Stopwatch}.
+ */
+class Attempt implements ServiceContext {
   readonly attempt: number;
-  readonly #source: { readonly signal: AbortSignal } | AbortSignal | undefined;
+  /** The signal of the layers around the deadline. */
+  readonly outer: AbortSignal | undefined;
+  /** Whether the attempt took a pool permit itself, to give back. */
+  hasPermit = false;
+  readonly #watch: Stopwatch | undefined;
+  #deadline: TimeoutContext | undefined;
 
   constructor(
     attempt: number,
-    source: { readonly signal: AbortSignal } | AbortSignal | undefined,
+    outer: AbortSignal | undefined,
+    watch: Stopwatch | undefined,
   ) {
     this.attempt = attempt;
-    this.#source = source;
+    this.outer = outer;
+    this.#watch = watch;
   }
 
   get signal(): AbortSignal | undefined {
-    const source = this.#source;
-    return source instanceof AbortSignal ? source : source?.signal;
+    return this.#deadline === undefined ? this.outer : this.#deadline.signal;
+  }
+
+  /** Runs the operation with no deadline, timed by the stopwatch if any. */
+  run<T>(
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+  ): Promise<T> {
+    let work: Promise<T>;
+    try {
+      work = Promise.resolve(operation(this));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const watch = this.#watch;
+    if (watch !== undefined) {
+      work.then(watch.stop, watch.stop);
+      queueMicrotask(watch.start);
+    }
+
+    return work;
+  }
+
+  /** Runs the operation under `deadline`, which times it. */
+  runWithin<T>(
+    deadline: TimeoutContext,
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+  ): T | PromiseLike<T> {
+    this.#deadline = deadline;
+    return operation(this);
+  }
+
+  /** Milliseconds the operation ran, or has run so far; 0 if it never ran. */
+  elapsedMs(clock: Clock): number {
+    if (this.#watch !== undefined) return this.#watch.elapsedMs();
+
+    const startedAtMs = this.#deadline?.startedAtMs;
+    return startedAtMs === undefined ? 0 : clock.now() - startedAtMs;
   }
 }
 
@@ -394,25 +473,6 @@ class Stopwatch {
     const endMs = this.#settled ? this.#endedAtMs : this.#clock.now();
     return endMs - this.#startedAtMs;
   }
-}
-
-function timed<T>(
-  operation: (context: ServiceContext) => T | PromiseLike<T>,
-  context: ServiceContext,
-  watch: Stopwatch | undefined,
-): Promise<T> {
-  let work: Promise<T>;
-  try {
-    work = Promise.resolve(operation(context));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  if (watch !== undefined) {
-    work.then(watch.stop, watch.stop);
-    queueMicrotask(watch.start);
-  }
-
-  return work;
 }
 
 /**

@@ -59,6 +59,14 @@ export interface TimeoutContext {
    * caller's reason when the caller's signal aborts. Made on first read.
    */
   readonly signal: AbortSignal;
+  /**
+   * When the deadline started, by the policy's clock: the end of the
+   * microtask turn the call started in, where a call still pending goes on
+   * the deadline queue. Undefined before that, and for good when the call
+   * settled within that turn, as it then reads no clock (its duration is
+   * taken as 0).
+   */
+  readonly startedAtMs: number | undefined;
 }
 
 /** Options for {@linkcode Timeout} and {@linkcode timeout}. */
@@ -208,8 +216,7 @@ class TimedCall<T> implements TimeoutContext {
   readonly policy: Timeout;
   readonly outer: AbortSignal | undefined;
   settled = false;
-  armed = false;
-  deadlineMs = 0;
+  startedAtMs: number | undefined;
   work: PromiseLike<T> | undefined;
   #controller: AbortController | undefined;
   #timeoutError: TimeoutError | undefined;
@@ -276,7 +283,7 @@ class TimedCall<T> implements TimeoutContext {
 
     this.settled = true;
     this.outer?.removeEventListener("abort", this);
-    if (this.armed && leaveQueue) this.policy.disarm();
+    if (this.startedAtMs !== undefined && leaveQueue) this.policy.disarm();
     return true;
   }
 }
@@ -303,11 +310,10 @@ class DeadlineQueue {
   }
 
   add(call: TimedCall<unknown>): void {
-    call.armed = true;
-    call.deadlineMs = this.#clock.now() + this.#timeoutMs;
+    call.startedAtMs = this.#clock.now();
     this.#calls.push(call);
     this.#live++;
-    if (this.#timer === undefined) this.#startTimer(call.deadlineMs);
+    if (this.#timer === undefined) this.#startTimer(this.#deadlineMs(call));
   }
 
   remove(): void {
@@ -336,7 +342,7 @@ class DeadlineQueue {
 
     while (this.#head < this.#calls.length) {
       const call = this.#calls[this.#head];
-      if (!call.settled && call.deadlineMs > nowMs) break;
+      if (!call.settled && this.#deadlineMs(call) > nowMs) break;
 
       this.#head++;
       if (!call.settled) {
@@ -345,8 +351,12 @@ class DeadlineQueue {
       }
     }
     this.#compact();
-    if (this.#live > 0) this.#startTimer(this.#calls[this.#head].deadlineMs);
-    else this.#stop();
+    if (this.#live === 0) this.#stop();
+    else this.#startTimer(this.#deadlineMs(this.#calls[this.#head]));
+  }
+
+  #deadlineMs(call: TimedCall<unknown>): number {
+    return call.startedAtMs! + this.#timeoutMs;
   }
 
   #compact(): void {

@@ -337,3 +337,28 @@ Deno.test("metrics options pass through: registry and rolling windows", () => {
     RangeError,
   );
 });
+
+Deno.test("attempt latency under a deadline is timed from the deadline's start", async () => {
+  const clock = new ManualClock();
+  const registry = new MetricsRegistry();
+  const prices = new Service<string>({
+    name: "prices",
+    clock,
+    timeoutMs: 1_000,
+    bulkhead: { maxConcurrent: 2 },
+    breaker: {},
+    metrics: registry,
+  });
+
+  const slow = prices.execute(() =>
+    new Promise<string>((resolve) => clock.setTimer(() => resolve("ok"), 40))
+  );
+  await clock.advance(40);
+  await slow;
+  await prices.execute(() => "instant");
+
+  const { latency } = registry.snapshot()[0];
+  assert.equal(latency.count, 2);
+  assert.ok(Math.abs(latency.maxMs - 40) <= 40 / 128, `max ${latency.maxMs}`);
+  assert.equal(prices.bulkhead?.running, 0);
+});

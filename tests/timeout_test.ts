@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { Timeout, timeout, TimeoutError } from "../lib/timeout.ts";
+import {
+  Timeout,
+  timeout,
+  type TimeoutContext,
+  TimeoutError,
+} from "../lib/timeout.ts";
 import { ManualClock } from "../lib/testing.ts";
 
 function never<T>(): Promise<T> {
@@ -229,4 +234,25 @@ Deno.test("bad options throw at construction, naming the option and value", () =
       return true;
     });
   }
+});
+
+Deno.test("the context's startedAtMs is set only for a call still pending after its first turn", async () => {
+  const clock = new ManualClock(500);
+  const policy = new Timeout({ timeoutMs: 100, clock });
+  const contexts: TimeoutContext[] = [];
+
+  await policy.execute((context) => {
+    contexts.push(context);
+    return "fast";
+  });
+  const slow = policy.execute((context) => {
+    contexts.push(context);
+    return new Promise((resolve) => clock.setTimer(() => resolve("slow"), 30));
+  });
+  assert.equal(contexts[1].startedAtMs, undefined);
+  await clock.advance(30);
+
+  assert.equal(await slow, "slow");
+  assert.equal(contexts[0].startedAtMs, undefined);
+  assert.equal(contexts[1].startedAtMs, 500);
 });
