@@ -40,6 +40,7 @@
  */
 
 import type { Clock } from "./clock.ts";
+import { ADMIT_UNTIMED } from "./_hooks.ts";
 import { type BreakerConfig, checkBreakerOptions } from "./_breaker_config.ts";
 import { guarded, Listeners } from "./_breaker_listeners.ts";
 import { fail } from "./_breaker_options.ts";
@@ -699,7 +700,7 @@ export class Breaker {
    * settled, `failed` with `error`; undefined otherwise: the call goes
    * through `execute`.
    */
-  admitUntimed(
+  [ADMIT_UNTIMED](
     signal?: AbortSignal,
   ): ((failed: boolean, error?: unknown) => void) | undefined {
     return this.#fast && signal === undefined ? this.#recorder : undefined;

@@ -32,6 +32,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
+import { RELEASE, TRY_ACQUIRE } from "./_hooks.ts";
 import { checkBulkheadOptions } from "./_bulkhead_options.ts";
 
 export type { Clock } from "./clock.ts";
@@ -372,7 +373,7 @@ export class Bulkhead {
       );
     }
 
-    if (this.tryAcquire()) return this.#start(operation, signal);
+    if (this[TRY_ACQUIRE]()) return this.#start(operation, signal);
 
     if (this.#queue.size < this.#maxQueued) {
       return this.#enqueue(operation, signal);
@@ -408,9 +409,9 @@ export class Bulkhead {
    * @internal Takes a permit for a caller that runs its work itself, when
    * `execute` would run the call at once: a permit is free, nobody waits and
    * `signal` has not aborted. False otherwise: the call goes through
-   * `execute`. Give the permit back with {@linkcode Bulkhead.release}.
+   * `execute`. Give the permit back with the release hook.
    */
-  tryAcquire(signal?: AbortSignal): boolean {
+  [TRY_ACQUIRE](signal?: AbortSignal): boolean {
     if (
       signal?.aborted || this.#queue.size !== 0 ||
       this.#running + this.#heldPermits >= this.#maxConcurrent
@@ -423,11 +424,11 @@ export class Bulkhead {
   }
 
   /**
-   * @internal Gives back a permit from {@linkcode Bulkhead.tryAcquire} once
+   * @internal Gives back a permit from the acquire hook once
    * its work settled, `failed` with `error`: as `execute` does, a timeout's
    * abandoned work keeps the permit until it really settles.
    */
-  release(failed: boolean, error?: unknown): void {
+  [RELEASE](failed: boolean, error?: unknown): void {
     if (failed) this.#releaseAfterFailure(error);
     else this.#releaseAfterSuccess();
   }

@@ -37,6 +37,7 @@ import { Breaker, BreakerOpenError } from "./breaker.ts";
 import type { BreakerOptions } from "./breaker.ts";
 import { Retry, type RetryOptions } from "./retry.ts";
 import { Timeout, type TimeoutContext } from "./timeout.ts";
+import { ADMIT_UNTIMED, RELEASE, TRY_ACQUIRE } from "./_hooks.ts";
 import { Fallback, type FallbackOptions } from "./fallback.ts";
 import { Metrics, type MetricsOptions, MetricsRegistry } from "./metrics.ts";
 import type { LoadingCache } from "./cache.ts";
@@ -312,7 +313,7 @@ export class Service<T = unknown> {
         : undefined,
     );
     const breaker = this.breaker;
-    const recorder = breaker?.admitUntimed(signal);
+    const recorder = breaker?.[ADMIT_UNTIMED](signal);
     const result = breaker === undefined || recorder !== undefined
       ? this.#guarded(operation, context)
       : breaker.execute(() => this.#guarded(operation, context), signal);
@@ -324,12 +325,12 @@ export class Service<T = unknown> {
 
     result.then(
       () => {
-        if (context.hasPermit) bulkhead!.release(false);
+        if (context.hasPermit) bulkhead![RELEASE](false);
         recorder?.(false);
         metrics?.recordSuccess(context.elapsedMs(this.#clock));
       },
       (error) => {
-        if (context.hasPermit) bulkhead!.release(true, error);
+        if (context.hasPermit) bulkhead![RELEASE](true, error);
         recorder?.(true, error);
         if (metrics && !(caller?.aborted && error === caller.reason)) {
           recordFailure(metrics, error, context.elapsedMs(this.#clock));
@@ -349,7 +350,7 @@ export class Service<T = unknown> {
   ): Promise<T> {
     const bulkhead = this.bulkhead;
     if (bulkhead === undefined) return this.#timed(operation, context);
-    if (!bulkhead.tryAcquire(context.outer)) {
+    if (!bulkhead[TRY_ACQUIRE](context.outer)) {
       return bulkhead.execute(
         () => this.#timed(operation, context),
         context.outer,

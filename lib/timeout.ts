@@ -110,7 +110,6 @@ export class Timeout {
   /** The deadline in milliseconds. */
   readonly timeoutMs: number;
   readonly #queue: DeadlineQueue;
-  readonly #onTimeout: ((error: TimeoutError) => void) | undefined;
 
   /** Checks the options; starts no timer. */
   constructor(options: TimeoutOptions) {
@@ -128,8 +127,7 @@ export class Timeout {
     checkFunction("Timeout", "onTimeout", onTimeout);
     checkClock("Timeout", clock);
     this.timeoutMs = timeoutMs;
-    this.#queue = new DeadlineQueue(clock, timeoutMs);
-    this.#onTimeout = onTimeout;
+    this.#queue = new DeadlineQueue(clock, timeoutMs, onTimeout);
   }
 
   /**
@@ -143,7 +141,7 @@ export class Timeout {
   ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
-    const call = new TimedCall<T>(this, signal);
+    const call = new TimedCall<T>(this.#queue, signal);
     let result: T | PromiseLike<T>;
     try {
       result = operation(call);
@@ -157,25 +155,6 @@ export class Timeout {
     }
 
     return call.run(result);
-  }
-
-  /** @internal Puts a still-pending call on the deadline queue. */
-  arm(call: TimedCall<unknown>): void {
-    this.#queue.add(call);
-  }
-
-  /** @internal Takes a settled call off the deadline queue. */
-  disarm(): void {
-    this.#queue.remove();
-  }
-
-  /** @internal Reports a timeout to the hook. */
-  report(error: TimeoutError): void {
-    try {
-      this.#onTimeout?.(error);
-    } catch {
-      // A hook cannot change the outcome of the call.
-    }
   }
 }
 
@@ -208,12 +187,12 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 }
 
 function armIfPending(this: TimedCall<unknown>): void {
-  if (!this.settled) this.policy.arm(this);
+  if (!this.settled) this.queue.add(this);
 }
 
 /** @internal One call under a deadline. */
 class TimedCall<T> implements TimeoutContext {
-  readonly policy: Timeout;
+  readonly queue: DeadlineQueue;
   readonly outer: AbortSignal | undefined;
   settled = false;
   startedAtMs: number | undefined;
@@ -222,8 +201,8 @@ class TimedCall<T> implements TimeoutContext {
   #timeoutError: TimeoutError | undefined;
   #reject: ((reason: unknown) => void) | undefined;
 
-  constructor(policy: Timeout, outer: AbortSignal | undefined) {
-    this.policy = policy;
+  constructor(queue: DeadlineQueue, outer: AbortSignal | undefined) {
+    this.queue = queue;
     this.outer = outer;
   }
 
@@ -271,11 +250,11 @@ class TimedCall<T> implements TimeoutContext {
     if (!this.#finish(false)) return;
 
     const abandoned = Promise.resolve(this.work).then(noop, noop);
-    const error = new TimeoutError(this.policy.timeoutMs, { abandoned });
+    const error = new TimeoutError(this.queue.timeoutMs, { abandoned });
     this.#timeoutError = error;
     this.#controller?.abort(error);
     this.#reject!(error);
-    this.policy.report(error);
+    this.queue.report(error);
   }
 
   #finish(leaveQueue = true): boolean {
@@ -283,7 +262,7 @@ class TimedCall<T> implements TimeoutContext {
 
     this.settled = true;
     this.outer?.removeEventListener("abort", this);
-    if (this.startedAtMs !== undefined && leaveQueue) this.policy.disarm();
+    if (this.startedAtMs !== undefined && leaveQueue) this.queue.remove();
     return true;
   }
 }
@@ -296,17 +275,32 @@ function noop(): void {}
  * is deadline order and a plain FIFO suffices.
  */
 class DeadlineQueue {
+  readonly timeoutMs: number;
   readonly #clock: Clock;
-  readonly #timeoutMs: number;
+  readonly #onTimeout: ((error: TimeoutError) => void) | undefined;
   #calls: TimedCall<unknown>[] = [];
   #head = 0;
   #live = 0;
   #timer: unknown;
   #timerDueMs = 0;
 
-  constructor(clock: Clock, timeoutMs: number) {
+  constructor(
+    clock: Clock,
+    timeoutMs: number,
+    onTimeout: ((error: TimeoutError) => void) | undefined,
+  ) {
     this.#clock = clock;
-    this.#timeoutMs = timeoutMs;
+    this.timeoutMs = timeoutMs;
+    this.#onTimeout = onTimeout;
+  }
+
+  /** Tells the policy's hook of a timeout; a hook that throws is ignored. */
+  report(error: TimeoutError): void {
+    try {
+      this.#onTimeout?.(error);
+    } catch {
+      // A hook cannot change the outcome of the call.
+    }
   }
 
   add(call: TimedCall<unknown>): void {
@@ -356,7 +350,7 @@ class DeadlineQueue {
   }
 
   #deadlineMs(call: TimedCall<unknown>): number {
-    return call.startedAtMs! + this.#timeoutMs;
+    return call.startedAtMs! + this.timeoutMs;
   }
 
   #compact(): void {

