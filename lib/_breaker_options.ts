@@ -6,6 +6,8 @@
  * @module
  */
 
+import { show } from "./_show.ts";
+
 /** A number check's flag: the value must be an integer. */
 export const INTEGER = 1;
 /** A number check's flag: the value must be above `min`, not equal to it. */
@@ -13,18 +15,7 @@ export const ABOVE = 2;
 /** A number check's flag: the value must be below `max`, not equal to it. */
 export const BELOW = 4;
 
-/** Renders a value for an error message: strings quoted, objects named. */
-export function show(value: unknown): string {
-  return typeof value === "string"
-    ? JSON.stringify(value)
-    : typeof value === "function"
-    ? "a function"
-    : Array.isArray(value)
-    ? "an array"
-    : typeof value === "object" && value !== null
-    ? "an object"
-    : String(value);
-}
+export { show } from "./_show.ts";
 
 /**
  * Throws `owner: option must be expected, got value`: a `RangeError` when

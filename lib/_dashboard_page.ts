@@ -106,7 +106,9 @@ h1 {
 }
 .status .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--off); }
 .status[data-status="live"] { color: var(--ok); }
-.status[data-status="live"] .dot { background: var(--ok); box-shadow: 0 0 0 3px rgba(31, 157, 85, .18); }
+.status[data-status="live"] .dot {
+  background: var(--ok); box-shadow: 0 0 0 3px rgba(31, 157, 85, .18);
+}
 .status[data-status="down"] { color: var(--bad); }
 .status[data-status="down"] .dot { background: var(--bad); }
 main { padding: 20px 24px 8px; }
@@ -146,11 +148,20 @@ main { padding: 20px 24px 8px; }
 .badge[data-state="forced-closed"] { color: var(--accent); background: var(--accent-soft); }
 .spark { display: block; width: 100%; height: 44px; margin: 12px 0 10px; }
 .spark .area { fill: var(--accent-soft); }
-.spark .line { fill: none; stroke: var(--accent); stroke-width: 1.6; vector-effect: non-scaling-stroke; }
-.spark .errors { fill: none; stroke: var(--bad); stroke-width: 1.4; vector-effect: non-scaling-stroke; }
+.spark .line {
+  fill: none; stroke: var(--accent); stroke-width: 1.6;
+  vector-effect: non-scaling-stroke;
+}
+.spark .errors {
+  fill: none; stroke: var(--bad); stroke-width: 1.4;
+  vector-effect: non-scaling-stroke;
+}
 .spark .base { stroke: var(--faint); stroke-width: 1; vector-effect: non-scaling-stroke; }
 .stats { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
-.stat .value { display: block; font-size: 22px; font-weight: 650; letter-spacing: -.02em; line-height: 1.15; }
+.stat .value {
+  display: block; font-size: 22px; font-weight: 650; letter-spacing: -.02em;
+  line-height: 1.15;
+}
 .stat .label { color: var(--muted); font-size: 12px; }
 .stat .value[data-health="warn"] { color: var(--warn); }
 .stat .value[data-health="bad"] { color: var(--bad); }
@@ -159,7 +170,10 @@ main { padding: 20px 24px 8px; }
   margin: 12px 0 0; padding: 10px 0 0; border-top: 1px solid var(--faint);
 }
 .latency div { min-width: 0; }
-.latency dt { color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .04em; }
+.latency dt {
+  color: var(--muted); font-size: 11px; text-transform: uppercase;
+  letter-spacing: .04em;
+}
 .latency dd { margin: 0; font-weight: 600; white-space: nowrap; }
 .counts { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 10px; }
 .chip {
@@ -261,7 +275,8 @@ const SCRIPT = `
     tile.badge.textContent = service.state ? service.state.replace("-", " ") : "no breaker";
     tile.rate.textContent = formatRate(service.rate);
     tile.errors.textContent = formatPercent(service.errors);
-    tile.errors.setAttribute("data-health", service.errors >= 10 ? "bad" : service.errors >= 1 ? "warn" : "ok");
+    var errorHealth = service.errors >= 10 ? "bad" : service.errors >= 1 ? "warn" : "ok";
+    tile.errors.setAttribute("data-health", errorHealth);
     tile.inFlight.textContent = String(service.inFlight);
     tile.p50.textContent = formatMs(service.latency.p50);
     tile.p90.textContent = formatMs(service.latency.p90);

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { show } from "./_show.ts";
+
 /**
  * `T` for a synchronous function; for an async one (whose result `R` is a
  * promise) `T` or a promise of `T`, so that its filters may be async too.
@@ -156,8 +158,8 @@ export interface FilterOptions<A extends unknown[], R> {
  *
  * The lists are copied, so changing them later has no effect. With no filters
  * at all, `fn` itself is returned. The wrapper keeps `fn.length`, which some
- * callers read (`Deno.serve` passes no request to a handler of length 0). `this` is not passed on: bind methods
- * before filtering them. Filtering a filtered function again nests the new
+ * callers read (`Deno.serve` passes no request to a handler of length 0).
+ * `this` is not passed on: bind methods before filtering them. Filtering a filtered function again nests the new
  * filters outside the old ones.
  *
  * @throws {TypeError} If `fn` or a filter is not a function, or a list is
@@ -227,7 +229,7 @@ export function filter<A extends unknown[] | [], R>(
   options: FilterOptions<NoInfer<A>, NoInfer<R>>,
 ): (...args: A) => R {
   if (typeof fn !== "function") {
-    throw new TypeError(`filter: fn must be a function, got ${describe(fn)}`);
+    throw new TypeError(`filter: fn must be a function, got ${show(fn)}`);
   }
   const around = functions<Middleware<A, R>>("filter", "around", options);
   const stage = toStage<A, R>("filter", options);
@@ -384,31 +386,23 @@ function functions<F>(
 ): F[] {
   if (options === null || typeof options !== "object") {
     throw new TypeError(
-      `${owner}: options must be an object, got ${describe(options)}`,
+      `${owner}: options must be an object, got ${show(options)}`,
     );
   }
   const list: unknown = (options as Record<string, unknown>)[key];
   if (list === undefined) return [];
   if (!Array.isArray(list)) {
     throw new TypeError(
-      `${owner}: ${key} must be an array, got ${describe(list)}`,
+      `${owner}: ${key} must be an array, got ${show(list)}`,
     );
   }
 
   list.forEach((item, index) => {
     if (typeof item !== "function") {
       throw new TypeError(
-        `${owner}: ${key}[${index}] must be a function, got ${describe(item)}`,
+        `${owner}: ${key}[${index}] must be a function, got ${show(item)}`,
       );
     }
   });
   return [...list];
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  return typeof value === "object" ? "an object" : String(value);
 }

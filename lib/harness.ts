@@ -35,6 +35,8 @@
  * @module
  */
 
+import { show } from "./_show.ts";
+
 /** How an error left the call: thrown, or as the rejection of its promise. */
 export type ErrorVia = "throw" | "rejection";
 
@@ -303,12 +305,12 @@ export class Harness {
   ): (this: T, ...args: A) => R {
     if (typeof fn !== "function") {
       throw new TypeError(
-        `Harness.wrap: fn must be a function, got ${describe(fn)}`,
+        `Harness.wrap: fn must be a function, got ${show(fn)}`,
       );
     }
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(
-        `Harness.wrap: name must be a string, got ${describe(name)}`,
+        `Harness.wrap: name must be a string, got ${show(name)}`,
       );
     }
     const where = name ?? (fn.name || "anonymous");
@@ -511,7 +513,7 @@ export function harness<A extends unknown[], R, T = unknown>(
   options: HarnessOptions = {},
 ): Harnessed<A, R, T> {
   if (typeof fn !== "function") {
-    throw new TypeError(`harness: fn must be a function, got ${describe(fn)}`);
+    throw new TypeError(`harness: fn must be a function, got ${show(fn)}`);
   }
   const named = options !== null && typeof options === "object" &&
       options.name === undefined && fn.name !== ""
@@ -664,7 +666,7 @@ interface HarnessSettings {
 function checkOptions(options: HarnessOptions): HarnessSettings {
   if (options === null || typeof options !== "object") {
     throw new TypeError(
-      `Harness: options must be an object, got ${describe(options)}`,
+      `Harness: options must be an object, got ${show(options)}`,
     );
   }
   const {
@@ -731,7 +733,7 @@ function fail(
   value: unknown,
   ErrorClass: typeof TypeError | typeof RangeError = TypeError,
 ): never {
-  throw new ErrorClass(`Harness: ${problem}, got ${describe(value)}`);
+  throw new ErrorClass(`Harness: ${problem}, got ${show(value)}`);
 }
 
 function summarizeArgs(args: readonly unknown[]): string[] {
@@ -814,12 +816,4 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return value !== null &&
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  return typeof value === "object" ? "an object" : String(value);
 }

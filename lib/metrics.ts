@@ -40,6 +40,7 @@ import {
 import { resolveMetricsOptions } from "./_metrics_options.ts";
 import type { MetricsRegistry } from "./_metrics_registry.ts";
 
+import type { BreakerState } from "./breaker.ts";
 export type { Clock } from "./clock.ts";
 export {
   MetricsRegistry,
@@ -47,13 +48,7 @@ export {
 } from "./_metrics_registry.ts";
 
 /** A circuit breaker's state as the dashboard shows it. */
-export type CircuitState =
-  | "closed"
-  | "open"
-  | "half-open"
-  | "forced-open"
-  | "forced-closed"
-  | "disabled";
+export type CircuitState = BreakerState;
 
 /** How many events of each kind happened. */
 export interface EventCounts {

@@ -1,0 +1,15 @@
+/**
+ * Renders a value for an error message: strings quoted, functions, arrays and
+ * objects named by kind, anything else as `String` gives it.
+ */
+export function show(value: unknown): string {
+  return typeof value === "string"
+    ? JSON.stringify(value)
+    : typeof value === "function"
+    ? "a function"
+    : Array.isArray(value)
+    ? "an array"
+    : typeof value === "object" && value !== null
+    ? "an object"
+    : String(value);
+}
