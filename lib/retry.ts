@@ -71,12 +71,13 @@ export class RetryError extends AggregateError {
   /** Makes the error from the records of the failed attempts. */
   constructor(attempts: readonly AttemptRecord[]) {
     const last = attempts[attempts.length - 1];
+    const lastError = last?.error;
     super(
       attempts.map((record) => record.error),
       `All ${last?.attempt ?? 0} attempts failed; the last with: ${
-        describe(last?.error)
+        lastError instanceof Error ? lastError.message : String(lastError)
       }`,
-      { cause: last?.error },
+      { cause: lastError },
     );
     this.name = "RetryError";
     this.attempts = attempts;
@@ -94,7 +95,8 @@ export interface AttemptContext {
   readonly attempt: number;
   /**
    * Aborts when the caller's signal aborts while the attempt runs. Each
-   * attempt has its own, made on first read.
+   * attempt has its own, made on first read. Without a caller's signal it
+   * never aborts.
    */
   readonly signal: AbortSignal;
 }
@@ -233,7 +235,7 @@ export class Retry<T = unknown> {
     this.#settings = {
       attempts,
       backoff: { kind: backoff, initialDelayMs, maxDelayMs, factor },
-      shouldRetry: options.shouldRetry ?? retryEverything,
+      shouldRetry: options.shouldRetry ?? (() => true),
       shouldRetryResult: options.shouldRetryResult,
       retryAfterMs: options.retryAfterMs ?? retryAfterField,
       onRetry: options.onRetry,
@@ -252,17 +254,17 @@ export class Retry<T = unknown> {
   ): Promise<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
 
-    const run = new RetryRun<R>(this as unknown as Retry<R>, operation, signal);
+    const settings = this.#settings as RetrySettings<R>;
+    if (signal == null && settings.shouldRetryResult === undefined) {
+      return firstAttempt(settings, operation);
+    }
+
     try {
-      return run.run();
+      return new RetryRun<R>(settings, operation, signal ?? undefined, 0)
+        .run();
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** @internal */
-  get settings(): RetrySettings<T> {
-    return this.#settings;
   }
 }
 
@@ -306,25 +308,15 @@ interface RetrySettings<T> {
   random: () => number;
 }
 
-/** One call of a retry policy, from its first attempt to its outcome. */
-class RetryRun<T> implements AttemptContext {
-  readonly #settings: RetrySettings<T>;
-  readonly #operation: (context: AttemptContext) => T | PromiseLike<T>;
+/** One attempt's context: its number and, made on first read, its signal. */
+class Attempt implements AttemptContext {
+  readonly attempt: number;
   readonly #outer: AbortSignal | undefined;
-  #records: AttemptRecord[] | undefined;
-  attempt = 0;
-  #running = false;
-  #startedAtMs: number | undefined;
-  #previousDelayMs = 0;
   #controller: AbortController | undefined;
+  #running = true;
 
-  constructor(
-    policy: Retry<T>,
-    operation: (context: AttemptContext) => T | PromiseLike<T>,
-    outer: AbortSignal | undefined,
-  ) {
-    this.#settings = policy.settings;
-    this.#operation = operation;
+  constructor(attempt: number, outer: AbortSignal | undefined) {
+    this.attempt = attempt;
     this.#outer = outer;
   }
 
@@ -341,46 +333,71 @@ class RetryRun<T> implements AttemptContext {
     return this.#controller.signal;
   }
 
-  /** Aborts the current attempt's signal when the caller's signal aborts. */
+  /** Aborts the attempt's signal when the caller's signal aborts. */
   handleEvent(): void {
     this.#controller?.abort(this.#outer!.reason);
   }
 
+  /** Unlinks the attempt's signal from the caller's: the attempt is over. */
+  end(): void {
+    this.#running = false;
+    if (this.#controller !== undefined) {
+      this.#outer?.removeEventListener("abort", this);
+    }
+  }
+}
+
+/** One call of a retry policy, from its first attempt to its outcome. */
+class RetryRun<T> {
+  readonly #settings: RetrySettings<T>;
+  readonly #operation: (context: AttemptContext) => T | PromiseLike<T>;
+  readonly #outer: AbortSignal | undefined;
+  #records: AttemptRecord[] | undefined;
+  #count: number;
+  #current: Attempt | undefined;
+  #startedAtMs: number | undefined;
+  #previousDelayMs = 0;
+
+  /** Starts after `count` attempts have already run. */
+  constructor(
+    settings: RetrySettings<T>,
+    operation: (context: AttemptContext) => T | PromiseLike<T>,
+    outer: AbortSignal | undefined,
+    count: number,
+  ) {
+    this.#settings = settings;
+    this.#operation = operation;
+    this.#outer = outer;
+    this.#count = count;
+  }
+
   run(): Promise<T> {
-    this.attempt++;
-    this.#running = true;
-    this.#controller = undefined;
+    const attempt = new Attempt(++this.#count, this.#outer);
+    this.#current = attempt;
 
     let result: T | PromiseLike<T>;
     try {
-      result = this.#operation(this);
+      result = this.#operation(attempt);
     } catch (error) {
-      return this.#failed(error);
-    }
-    if (typeof (result as PromiseLike<T> | null)?.then !== "function") {
-      return Promise.resolve(this.#succeeded(result as T));
+      return this.failed(error);
     }
 
-    const onError = (error: unknown) => this.#failed(error);
-    const settled = this.#outer === undefined &&
-        this.#settings.shouldRetryResult === undefined
-      ? Promise.resolve(result).then(undefined, onError)
-      : Promise.resolve(result).then(
-        (value) => this.#succeeded(value),
-        onError,
-      );
+    const settled = Promise.resolve(result).then(
+      (value) => this.#succeeded(value),
+      (error) => this.failed(error),
+    );
     return this.#outer === undefined
-      ? settled as Promise<T>
+      ? settled
       : raceAbort(settled, this.#outer);
   }
 
   /** The value, or the next attempt's promise when the value is retried. */
   #succeeded(value: T): T | Promise<T> {
-    this.#endAttempt();
+    this.#current?.end();
     const { shouldRetryResult, attempts } = this.#settings;
     if (
-      shouldRetryResult === undefined || this.attempt >= attempts ||
-      this.#outer?.aborted || !shouldRetryResult(value, this.attempt)
+      shouldRetryResult === undefined || this.#count >= attempts ||
+      this.#outer?.aborted || !shouldRetryResult(value, this.#count)
     ) {
       return value;
     }
@@ -389,19 +406,19 @@ class RetryRun<T> implements AttemptContext {
   }
 
   /** The next attempt's promise, or throws when the retry gives up. */
-  #failed(error: unknown): Promise<T> {
+  failed(error: unknown): Promise<T> {
     const endedAtMs = this.#settings.clock.now();
-    this.#endAttempt();
+    this.#current?.end();
     const outer = this.#outer;
     if (outer?.aborted) throw outer.reason;
 
     const { attempts, shouldRetry, retryAfterMs } = this.#settings;
-    if (this.attempt < attempts && shouldRetry(error, this.attempt)) {
+    if (this.#count < attempts && shouldRetry(error, this.#count)) {
       const delayMs = this.#nextDelay(retryAfterMs(error));
       this.#record(error, endedAtMs, delayMs);
       return this.#waitAndRetry(error, delayMs);
     }
-    if (this.attempt === 1) throw error;
+    if (this.#count === 1) throw error;
 
     this.#record(error, endedAtMs, 0);
     throw new RetryError(this.#records!);
@@ -422,7 +439,7 @@ class RetryRun<T> implements AttemptContext {
     const { backoff, random } = this.#settings;
     const delayMs = typeof hintMs === "number" && hintMs >= 0
       ? Math.min(hintMs, backoff.maxDelayMs, MAX_DELAY_MS)
-      : backoffDelay(backoff, this.attempt, this.#previousDelayMs, random);
+      : backoffDelay(backoff, this.#count, this.#previousDelayMs, random);
     this.#previousDelayMs = delayMs;
 
     return delayMs;
@@ -431,7 +448,7 @@ class RetryRun<T> implements AttemptContext {
   #record(error: unknown, endedAtMs: number, delayMs: number): void {
     const startedAtMs = this.#startedAtMs;
     (this.#records ??= []).push({
-      attempt: this.attempt,
+      attempt: this.#count,
       error,
       startedAtMs,
       endedAtMs,
@@ -444,18 +461,32 @@ class RetryRun<T> implements AttemptContext {
 
   #notify(error: unknown, delayMs: number): void {
     try {
-      this.#settings.onRetry?.({ attempt: this.attempt, delayMs, error });
+      this.#settings.onRetry?.({ attempt: this.#count, delayMs, error });
     } catch {
       // A hook cannot change the outcome of the call.
     }
   }
+}
 
-  /** Unlinks the attempt's signal from the caller's: the attempt is over. */
-  #endAttempt(): void {
-    this.#running = false;
-    if (this.#controller === undefined) return;
+/**
+ * A call without a caller's signal or a result check, the common case: until
+ * the first attempt fails, it costs one small context, one closure and one
+ * promise reaction.
+ */
+function firstAttempt<T>(
+  settings: RetrySettings<T>,
+  operation: (context: AttemptContext) => T | PromiseLike<T>,
+): Promise<T> {
+  const retryAfterFailure = (error: unknown) =>
+    new RetryRun(settings, operation, undefined, 1).failed(error);
 
-    this.#outer?.removeEventListener("abort", this);
+  try {
+    return Promise.resolve(operation(new Attempt(1, undefined))).then(
+      undefined,
+      retryAfterFailure,
+    );
+  } catch (error) {
+    return Promise.reject(error).then(undefined, retryAfterFailure);
   }
 }
 
@@ -471,20 +502,12 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function retryEverything(): boolean {
-  return true;
-}
-
 function retryAfterField(error: unknown): number | undefined {
   const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
 
   return typeof value === "number" && value >= 0 && value < Infinity
     ? value
     : undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function checkBackoff(backoff: unknown): void {

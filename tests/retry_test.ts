@@ -340,6 +340,59 @@ Deno.test("each attempt gets its own signal and number", async () => {
   assert.equal(new Set(seen.map(([, signal]) => signal)).size, 3);
 });
 
+Deno.test("first attempts without a caller's signal stay apart", async (t) => {
+  const policy = new Retry({ attempts: 2, initialDelayMs: 0 });
+
+  await t.step("attempt 1 gets a signal that is not aborted", async () => {
+    const seen: [number, boolean][] = [];
+
+    await policy.execute(({ attempt, signal }) => {
+      seen.push([attempt, signal.aborted]);
+      return "done";
+    });
+
+    assert.deepEqual(seen, [[1, false]]);
+  });
+
+  await t.step(
+    "a thenable that rejects is retried like a promise",
+    async () => {
+      const thenable = (attempt: number): PromiseLike<string> => ({
+        then: (resolve, reject) =>
+          (attempt === 1
+            ? Promise.reject(new Error("thenable failed"))
+            : Promise.resolve(`thenable, attempt ${attempt}`)).then(
+              resolve,
+              reject,
+            ),
+      });
+
+      const answer = await policy.execute(({ attempt }) => thenable(attempt));
+
+      assert.equal(answer, "thenable, attempt 2");
+    },
+  );
+
+  await t.step(
+    "concurrent calls keep their own attempts and errors",
+    async () => {
+      const calls = ["a", "b", "c"].map((name) => {
+        let attempts = 0;
+        return policy.execute(() => {
+          attempts++;
+          return Promise.reject(new Error(`${name} ${attempts}`));
+        }).catch((error: RetryError) => error.errors.map((e) => String(e)));
+      });
+
+      assert.deepEqual(await Promise.all(calls), [
+        ["Error: a 1", "Error: a 2"],
+        ["Error: b 1", "Error: b 2"],
+        ["Error: c 1", "Error: c 2"],
+      ]);
+    },
+  );
+});
+
 Deno.test("a throwing onRetry hook does not change the outcome", async () => {
   const policy = new Retry({
     attempts: 2,
