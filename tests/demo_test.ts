@@ -1,13 +1,23 @@
 import assert from "node:assert/strict";
-import { parseArgs, runDemo } from "../examples/demo/main.ts";
+import { type DemoSummary, parseArgs, runDemo } from "../examples/demo/main.ts";
 
-Deno.test("the demo shows the breaker, the cache and the pool at work in 8 seconds", async () => {
+Deno.test("the demo in 8 seconds", async (t) => {
   const lines: string[] = [];
   const summary = await runDemo({
     durationSeconds: 8,
     print: (line) => lines.push(line),
   });
 
+  await t.step("shows the breaker, the cache and the pool at work", () => {
+    showsTheLayersAtWork(summary, lines);
+  });
+
+  await t.step("counts each request and attempt in one phase", () => {
+    countsAddUp(summary);
+  });
+});
+
+function showsTheLayersAtWork(summary: DemoSummary, lines: string[]): void {
   const down = summary.phases.find((phase) => phase.name === "down")!;
   const quotes = summary.breakers.quotes;
   const opened = quotes.openedInOutageAtSeconds;
@@ -35,7 +45,42 @@ Deno.test("the demo shows the breaker, the cache and the pool at work in 8 secon
   assert.match(text, /http:\/\/127\.0\.0\.1:\d+\/dyno\//);
   assert.match(text, /✔ quotes breaker opened during the outage/);
   assert.match(text, /upstream calls saved: /);
-});
+}
+
+/**
+ * Requests count in the phase in which the client sent them, upstream calls
+ * (and their 503s) in the phase in which the upstream received them, so per
+ * phase the counts add up exactly. Before upstream calls and their 503s were
+ * counted in the same phase, a call that arrived at the end of the flaky
+ * phase and failed a few milliseconds into the outage made the outage's 503s
+ * exceed its upstream calls.
+ */
+function countsAddUp(summary: DemoSummary): void {
+  for (const phase of summary.phases) {
+    const { name, quotes, catalog } = phase;
+    const answered = phase.ok + phase.failed;
+    assert.equal(
+      phase.requests,
+      answered + phase.unanswered,
+      `${name}: requests = ok + failed + unanswered`,
+    );
+    assert.equal(
+      quotes.live + quotes.fallback + catalog.hit + catalog.stale +
+        catalog.miss + catalog.unavailable,
+      answered,
+      `${name}: the answers by kind add up to the responses`,
+    );
+
+    const upstream =
+      `${name}: ${phase.upstreamFailures} 503s of ${phase.upstreamCalls} upstream calls`;
+    if (name === "flaky") {
+      assert.ok(phase.upstreamFailures <= phase.upstreamCalls, upstream);
+    } else {
+      const all = name === "down" ? phase.upstreamCalls : 0;
+      assert.equal(phase.upstreamFailures, all, upstream);
+    }
+  }
+}
 
 Deno.test("runDemo() rejects a duration outside 5..3600 seconds", async () => {
   for (const durationSeconds of [0, 4.9, 3_601, Number.NaN]) {

@@ -12,7 +12,10 @@
  *   keep failing.
  * - `/dyno/` is dyno's live dashboard of both services.
  *
- * Every response carries a `Server-Timing` header.
+ * Every response carries a `Server-Timing` header, and an `x-served-by`
+ * header saying how the route answered (`live`, `fallback`, `cache-hit`,
+ * `cache-stale`, `cache-miss`), by which the load generator counts the
+ * answers.
  *
  * @module
  */
@@ -73,6 +76,9 @@ export interface Gateway {
 
 /** The header by which the quotes fallback tells the route why it answered. */
 const FALLBACK_HEADER = "x-dyno-fallback";
+
+/** How long an attempt may wait in a pool's queue, in milliseconds. */
+const QUEUE_TIMEOUT_MS = 1_000;
 
 /** Starts the gateway on a free loopback port. */
 export function startGateway(options: GatewayOptions): Gateway {
@@ -202,7 +208,6 @@ class Routes {
         desc: "quotes: live",
       });
       this.#lastPrices.set(symbol, { price, atMs: Date.now() });
-      this.#observations.count("quote.live");
       return Response.json({ symbol, price, source: "live" }, {
         headers: { "x-served-by": "live" },
       });
@@ -212,7 +217,6 @@ class Routes {
     timing.record("upstream", timing.elapsedMs() - startedMs, {
       desc: `quotes: fallback, ${reason}`,
     });
-    this.#observations.count("quote.fallback");
     const last = this.#lastPrices.get(symbol);
     return Response.json({
       symbol,
@@ -241,7 +245,6 @@ class Routes {
       timing.record("cache", timing.elapsedMs() - startedMs, {
         desc: "miss, no old entry",
       });
-      this.#observations.count("catalog.unavailable");
       return Response.json({ category, error: reasonOf(error) }, {
         status: 503,
         headers: { "x-served-by": "cache-miss" },
@@ -258,7 +261,6 @@ class Routes {
     if (waited && upstreamMs !== undefined) {
       timing.record("upstream", upstreamMs, { desc: "catalog" });
     }
-    this.#observations.count(`catalog.${outcome}`);
     this.#observations.served(ageMs);
     return Response.json({ ...entry, ageMs }, {
       headers: { "x-served-by": `cache-${outcome}`, age: ageSeconds(ageMs) },
@@ -289,7 +291,12 @@ class Routes {
   }
 }
 
-/** A `fetch` through a service with every layer, reporting to `observations`. */
+/**
+ * A `fetch` through a service with every layer, reporting to `observations`
+ * the attempts it retries, short-circuits and sheds, each in the phase in
+ * which the attempt starts: a retry's after its backoff, and one that timed
+ * out in the pool's queue when it joined the queue.
+ */
 function resilientFetch(
   name: ServiceName,
   { tuning, observations }: GatewayOptions,
@@ -301,16 +308,25 @@ function resilientFetch(
     name,
     bulkhead: {
       ...pool,
-      queueTimeoutMs: 1_000,
+      queueTimeoutMs: QUEUE_TIMEOUT_MS,
       onQueued: (event) => observations.queued(name, event.queued),
-      onRejected: () => observations.count(`${name}.shed`),
+      onRejected: ({ error }) =>
+        observations.count(
+          `${name}.shed`,
+          observations.elapsedMs() -
+            (error.reason === "queue-timeout" ? QUEUE_TIMEOUT_MS : 0),
+        ),
     },
     timeoutMs: tuning.timeoutMs,
     retry: {
       attempts: 3,
       initialDelayMs: 50,
       maxDelayMs: 400,
-      onRetry: () => observations.count(`${name}.retries`),
+      onRetry: ({ delayMs }) =>
+        observations.count(
+          `${name}.retries`,
+          observations.elapsedMs() + delayMs,
+        ),
     },
     breaker: {
       window: { kind: "time", windowMs: tuning.breakerWindowMs, buckets: 10 },

@@ -1,12 +1,13 @@
 /**
  * The load generator: a fixed number of workers share a request budget per
  * second and call the gateway's two routes until the deadline, counting
- * what they get back.
+ * what they get back, and how the gateway answered, in the phase in which
+ * each request started.
  *
  * @module
  */
 
-import type { Observations } from "./observations.ts";
+import type { Counter, Observations } from "./observations.ts";
 
 /** Options for {@linkcode runLoad}. */
 export interface LoadOptions {
@@ -76,9 +77,8 @@ async function request(options: LoadOptions): Promise<void> {
     await response.arrayBuffer();
     observations.latency(startedMs, observations.elapsedMs() - startedMs);
     observations.count(response.ok ? "client.ok" : "client.failed", startedMs);
-    if (response.headers.get("x-served-by") === "fallback") {
-      observations.count("client.fallbacks", startedMs);
-    }
+    const answer = answerOf(response);
+    if (answer !== undefined) observations.count(answer, startedMs);
     if (response.headers.has("server-timing")) {
       observations.count("client.timed", startedMs);
     }
@@ -88,6 +88,26 @@ async function request(options: LoadOptions): Promise<void> {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", stop);
   }
+}
+
+/** How the gateway answered, from its `x-served-by` header. */
+const ANSWERS: Record<string, Counter> = {
+  live: "quote.live",
+  fallback: "quote.fallback",
+  "cache-hit": "catalog.hit",
+  "cache-stale": "catalog.stale",
+  "cache-miss": "catalog.miss",
+};
+
+/**
+ * The counter for how the gateway answered `response`; a catalog miss whose
+ * load failed (a 503) is `catalog.unavailable`.
+ */
+function answerOf(response: Response): Counter | undefined {
+  const answer = ANSWERS[response.headers.get("x-served-by") ?? ""];
+  if (answer === "catalog.miss" && !response.ok) return "catalog.unavailable";
+
+  return answer;
 }
 
 function randomPath(): string {

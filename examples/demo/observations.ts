@@ -3,6 +3,13 @@
  * gateway and the load generator, client latencies, breaker transitions
  * and queue lengths. The summary is computed from these alone.
  *
+ * Every request and every attempt counts in exactly one phase, the one in
+ * which it started: a client's request (and how the gateway answered it)
+ * when the load generator sent it, an upstream call (and its 503) when the
+ * upstream received it, a retried, short-circuited or shed attempt when it
+ * was made. Queue lengths, the ages of catalog entries served and breaker
+ * transitions are noted when they happen.
+ *
  * @module
  */
 
@@ -17,7 +24,6 @@ export type Counter =
   | "client.ok"
   | "client.failed"
   | "client.unanswered"
-  | "client.fallbacks"
   | "client.timed"
   | "quote.live"
   | "quote.fallback"

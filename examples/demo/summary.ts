@@ -23,7 +23,12 @@ import type {
 } from "./observations.ts";
 import { type PhaseName, phaseNamed } from "./phases.ts";
 
-/** What happened during one phase. */
+/**
+ * What happened during one phase: each request and each attempt counts in
+ * the phase in which it started (see `observations.ts`), so that per phase
+ * `requests === ok + failed + unanswered`, the answers by kind add up to
+ * `ok + failed`, and `upstreamFailures <= upstreamCalls`.
+ */
 export interface PhaseSummary {
   /** The phase. */
   readonly name: PhaseName;
@@ -31,7 +36,7 @@ export interface PhaseSummary {
   readonly startSeconds: number;
   /** When it ended. */
   readonly endSeconds: number;
-  /** Requests the load generator started. */
+  /** Requests the load generator started during the phase. */
   readonly requests: number;
   /** Of those, answered with a 2xx status. */
   readonly ok: number;
@@ -39,24 +44,33 @@ export interface PhaseSummary {
   readonly failed: number;
   /** Of those, not answered at all (network error or client timeout). */
   readonly unanswered: number;
-  /** Calls the upstream received. */
+  /** Calls the upstream received during the phase (attempts, not requests). */
   readonly upstreamCalls: number;
-  /** Of those, answered 503. */
+  /** Of those, answered 503 by the upstream. */
   readonly upstreamFailures: number;
-  /** Quote requests answered live and by the fallback. */
+  /** Of `requests`, quotes answered live and by the fallback. */
   readonly quotes: { readonly live: number; readonly fallback: number };
-  /** Catalog requests by how the cache answered them. */
+  /**
+   * Of `requests`, catalog pages by how the cache answered them;
+   * `unavailable`: a miss whose load failed, answered 503 by the gateway.
+   */
   readonly catalog: {
     readonly hit: number;
     readonly stale: number;
     readonly miss: number;
     readonly unavailable: number;
   };
-  /** Retries, over both services. */
+  /** Retried attempts started during the phase, over both services. */
   readonly retries: number;
-  /** Attempts an open breaker turned away, over both services. */
+  /**
+   * Attempts started during the phase that an open breaker turned away,
+   * over both services.
+   */
   readonly shortCircuited: number;
-  /** Attempts a full pool turned away, over both services. */
+  /**
+   * Attempts started during the phase that a pool turned away (its queue
+   * full, or no permit within the queue timeout), over both services.
+   */
   readonly shed: number;
   /** The longest queue in front of each service's pool. */
   readonly maxQueued: Record<ServiceName, number>;
@@ -373,6 +387,7 @@ function answersCheck(outage: PhaseSummary): Check {
 export function formatSummary(summary: DemoSummary): string[] {
   const right = (count: number) => Array<Align>(count).fill("right");
   const clients = columns([
+    ["", "", "", "", "", "", "upstream", "upstream"],
     [
       "phase",
       "time",
@@ -380,7 +395,7 @@ export function formatSummary(summary: DemoSummary): string[] {
       "errors",
       "p50 ms",
       "p99 ms",
-      "upstream",
+      "calls",
       "503s",
     ],
     ...summary.phases.map((phase) => [
@@ -432,10 +447,12 @@ export function formatSummary(summary: DemoSummary): string[] {
         : ""
     }`,
     "",
-    "What the clients saw (latency by the client), what reached the upstream:",
+    "What the clients saw (requests by when they were sent, latency by the client),",
+    "and what the upstream received and answered 503 (by when each call arrived):",
     ...indent(clients),
     "",
-    "How the gateway answered (retries, short-circuits, shed: attempts):",
+    "How the gateway answered those requests; retries, short-circuits and shed",
+    "count attempts (by when each attempt started):",
     ...indent(answers),
     "",
     "Breakers:",

@@ -272,7 +272,7 @@ export class LiveTable {
       services,
       cache: gateway.cache.stats,
       clientRequests: observations.total("client.requests"),
-      clientFallbacks: observations.total("client.fallbacks"),
+      clientFallbacks: observations.total("quote.fallback"),
       upstreamCalls: observations.total("upstream.quote") +
         observations.total("upstream.catalog"),
     };

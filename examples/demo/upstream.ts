@@ -1,13 +1,15 @@
 /**
  * The flaky upstream: a real HTTP server on loopback serving stock quotes
  * (`/quote/SYMBOL`) and catalog pages (`/catalog/CATEGORY`), which misbehaves
- * as the run's phases say. It counts every call it receives.
+ * as the run's phases say. It counts every call it receives, and every call
+ * it answers 503, both in the phase the call arrived in: that phase decides
+ * how the call is answered, however late the answer goes out.
  *
  * @module
  */
 
 import type { Observations } from "./observations.ts";
-import type { PhaseName } from "./phases.ts";
+import { phaseAt, type PhaseName } from "./phases.ts";
 
 /** A running upstream. */
 export interface Upstream {
@@ -46,11 +48,17 @@ async function answer(
     return new Response("not found", { status: 404 });
   }
 
-  observations.count(route === "quote" ? "upstream.quote" : "upstream.catalog");
-  const { delayMs, status } = behaviour(observations.phase().name);
+  const receivedMs = observations.elapsedMs();
+  const phase = phaseAt(observations.phases, receivedMs);
+  observations.count(
+    route === "quote" ? "upstream.quote" : "upstream.catalog",
+    receivedMs,
+  );
+  const { delayMs, status } = behaviour(phase.name);
+
   await pause(delayMs);
   if (status !== 200) {
-    observations.count("upstream.failed");
+    observations.count("upstream.failed", receivedMs);
     return new Response("service unavailable", { status });
   }
 
