@@ -12,3 +12,9 @@ export const TRY_ACQUIRE: unique symbol = /* @__PURE__ */ Symbol();
 
 /** `Bulkhead[RELEASE](failed, error?)`: see the bulkhead's method. */
 export const RELEASE: unique symbol = /* @__PURE__ */ Symbol();
+
+/** `Service[WITHOUT_FALLBACK](operation, signal?)`: every layer but one. */
+export const WITHOUT_FALLBACK: unique symbol = /* @__PURE__ */ Symbol();
+
+/** `Service[FALL_BACK](run, signal?)`: the fallback around `run`. */
+export const FALL_BACK: unique symbol = /* @__PURE__ */ Symbol();

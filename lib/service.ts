@@ -5,10 +5,12 @@
  *
  * The layers, from the caller inwards, and why in that order:
  *
- * 1. **cache** (optional): a fresh value answers without touching anything
- *    below, so a hit costs the upstream nothing.
- * 2. **fallback**: sees the final outcome only, whatever layer produced the
- *    failure (an open breaker, a full pool, a timeout, the last retry).
+ * 1. **fallback**: sees the final outcome only, whatever layer produced the
+ *    failure (an open breaker, a full pool, a timeout, the last retry). It
+ *    sits outside the cache, so that a stale value the cache may serve when a
+ *    refresh fails comes before it, and its answers are never cached.
+ * 2. **cache** (optional, `service()` only): a fresh value answers without
+ *    touching anything below, so a hit costs the upstream nothing.
  * 3. **total deadline** (`totalTimeoutMs`): bounds the whole call, retries
  *    and waits included.
  * 4. **retry**: each attempt passes through the breaker anew, so a breaker
@@ -37,7 +39,13 @@ import { Breaker, BreakerOpenError } from "./breaker.ts";
 import type { BreakerOptions } from "./breaker.ts";
 import { Retry, type RetryOptions } from "./retry.ts";
 import { Timeout, type TimeoutContext } from "./timeout.ts";
-import { ADMIT_UNTIMED, RELEASE, TRY_ACQUIRE } from "./_hooks.ts";
+import {
+  ADMIT_UNTIMED,
+  FALL_BACK,
+  RELEASE,
+  TRY_ACQUIRE,
+  WITHOUT_FALLBACK,
+} from "./_hooks.ts";
 import { Fallback, type FallbackOptions } from "./fallback.ts";
 import { Metrics, type MetricsOptions, MetricsRegistry } from "./metrics.ts";
 import type { LoadingCache } from "./cache.ts";
@@ -110,7 +118,8 @@ export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
    * A cache in front of the service, for the wrapper form (`service(fn)`);
    * `Service` itself ignores it. A miss loads through every layer under the
    * load's own signal, so one caller giving up does not fail the others
-   * waiting for the same key. A fallback's answer is cached like any value.
+   * waiting for the same key. The fallback sits outside the cache: it answers
+   * only when the cache has nothing to serve, and its answers are not cached.
    */
   cache?: ServiceCache<A, T>;
   /**
@@ -210,34 +219,47 @@ export class Service<T = unknown> {
     operation: (context: ServiceContext) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    return this.#fallback === undefined
+      ? this[WITHOUT_FALLBACK](operation, signal)
+      : this[FALL_BACK](
+        () => this[WITHOUT_FALLBACK](operation, signal),
+        signal,
+      );
+  }
+
+  /** Every layer but the fallback, counted in the calls in flight. */
+  [WITHOUT_FALLBACK](
+    operation: (context: ServiceContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const metrics = this.metrics;
     metrics?.callStarted();
 
-    const outcome = this.#fallback === undefined
-      ? this.#withTotalDeadline(operation, signal)
-      : this.#withFallback(operation, signal);
+    const outcome = this.#withTotalDeadline(operation, signal);
     if (metrics === undefined) return outcome;
 
     outcome.then(this.#callEnded, this.#callEnded);
     return outcome;
   }
 
-  #withFallback(
-    operation: (context: ServiceContext) => T | PromiseLike<T>,
+  /**
+   * The fallback, when one is configured, around `run`'s outcome: the
+   * service's layers, or a cache in front of them.
+   */
+  [FALL_BACK](
+    run: () => Promise<T>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
+    const fallback = this.#fallback;
+    if (fallback === undefined) return run();
+
     const metrics = this.metrics;
-    if (metrics === undefined) {
-      return this.#fallback!.execute(
-        () => this.#withTotalDeadline(operation, signal),
-        signal,
-      );
-    }
+    if (metrics === undefined) return fallback.execute(run, signal);
 
     let failure: unknown = NOT_FAILED;
-    const answer = this.#fallback!.execute(
+    const answer = fallback.execute(
       () =>
-        this.#withTotalDeadline(operation, signal).catch((error) => {
+        run().catch((error) => {
           failure = error;
           throw error;
         }),
@@ -506,16 +528,29 @@ export function service<A extends unknown[], T>(
   const { cache, signalFrom, signalInto } = options;
 
   const call = (args: A, caller: AbortSignal | undefined): Promise<T> =>
-    policy.execute(
+    policy[WITHOUT_FALLBACK](
       ({ signal }) =>
         signal === undefined || signalInto === undefined
           ? fn(...args)
           : fn(...signalInto(args, signal)),
       caller,
     );
-  const resilient = cache === undefined
-    ? (...args: A): Promise<T> => call(args, signalFrom?.(args))
-    : (...args: A): Promise<T> => throughCache(cache, args, signalFrom, call);
+  const resilient = (...args: A): Promise<T> => {
+    let caller: AbortSignal | undefined;
+    try {
+      caller = signalFrom?.(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+
+    return policy[FALL_BACK](
+      () =>
+        cache === undefined
+          ? call(args, caller)
+          : throughCache(cache, args, caller, call),
+      caller,
+    );
+  };
 
   Object.defineProperty(resilient, "length", { value: fn.length });
   return Object.assign(resilient, {
@@ -534,11 +569,10 @@ export function service<A extends unknown[], T>(
 function throughCache<A extends unknown[], T>(
   cache: ServiceCache<A, T>,
   args: A,
-  signalFrom: ((args: A) => AbortSignal | undefined) | undefined,
+  signal: AbortSignal | undefined,
   call: (args: A, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   try {
-    const signal = signalFrom?.(args);
     return cache.cache.get(
       cache.key(...args),
       (context) => call(args, context.signal),

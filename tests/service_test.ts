@@ -292,6 +292,64 @@ Deno.test("a cache in front answers repeats without calling the service", async 
   assert.equal(calls, 2);
 });
 
+Deno.test("the fallback sits outside the cache", async (t) => {
+  const clock = new ManualClock();
+  let upstreamUp = true;
+  let loads = 0;
+  const registry = new MetricsRegistry();
+  const lookUp = service(
+    (id: number) => {
+      loads++;
+      return upstreamUp
+        ? Promise.resolve(`user ${id}`)
+        : Promise.reject(new Error("upstream down"));
+    },
+    {
+      name: "users",
+      fallback: { value: "guest" },
+      metrics: registry,
+      cache: {
+        cache: new LoadingCache<string>({
+          ttlMs: 1_000,
+          beta: 0,
+          staleIfErrorMs: 5_000,
+          clock,
+        }),
+        key: (id) => `user:${id}`,
+      },
+    },
+  );
+
+  await t.step("a fallback's answer is not cached", async () => {
+    upstreamUp = false;
+    assert.equal(await lookUp(1), "guest");
+
+    upstreamUp = true;
+    assert.equal(await lookUp(1), "user 1");
+    assert.equal(loads, 2);
+    assert.equal(cumulative(registry).fallbackSuccesses, 1);
+  });
+
+  await t.step("a stale value comes before the fallback", async () => {
+    await clock.advance(1_500);
+    upstreamUp = false;
+
+    assert.equal(await lookUp(1), "user 1");
+    assert.equal(await lookUp(1), "user 1");
+    assert.equal(cumulative(registry).fallbackSuccesses, 1);
+  });
+
+  await t.step(
+    "the fallback answers once the stale value is too old",
+    async () => {
+      await clock.advance(5_000);
+
+      assert.equal(await lookUp(1), "guest");
+      assert.equal(cumulative(registry).fallbackSuccesses, 2);
+    },
+  );
+});
+
 Deno.test("bad options throw at construction", () => {
   assert.throws(
     () => new Service({ name: "" }),
