@@ -198,10 +198,10 @@ export class Fallback<F> {
     operation: (context: FallbackContext) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T | F> {
-    if (signal !== undefined && signal.aborted) {
+    if (signal?.aborted) {
       return Promise.reject(signal.reason);
     }
-    const context = signal === undefined ? NO_SIGNAL : { signal };
+    const context = signal == null ? NO_SIGNAL : { signal };
 
     let result: Promise<T>;
     try {
@@ -221,7 +221,7 @@ export class Fallback<F> {
     context: FallbackContext,
     signal: AbortSignal | undefined,
   ): F | Promise<F> {
-    if (signal !== undefined && signal.aborted && error === signal.reason) {
+    if (signal?.aborted && error === signal.reason) {
       throw error;
     }
 

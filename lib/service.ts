@@ -26,7 +26,8 @@
  *
  * Metrics count each attempt once (success, failure, timeout, short-circuit,
  * rejection), each retry, each answer the fallback gave or failed to give,
- * and the calls in flight. An attempt that ends with the caller's own abort
+ * and the calls in flight: calls inside the layers below the fallback (a
+ * cache hit, and the time a fallback takes to answer, are not in flight). An attempt that ends with the caller's own abort
  * reason is not counted, as {@linkcode Metrics.execute} does not count it.
  *
  * @module
@@ -537,19 +538,23 @@ export function service<A extends unknown[], T>(
     );
   const resilient = (...args: A): Promise<T> => {
     let caller: AbortSignal | undefined;
+    let cached: Promise<T> | undefined;
     try {
-      caller = signalFrom?.(args);
+      caller = signalFrom?.(args) ?? undefined;
+      if (caller?.aborted) return Promise.reject(caller.reason);
+
+      if (cache !== undefined) {
+        cached = Promise.resolve(cache.cache.read(
+          cache.key(...args),
+          (context) => call(args, context.signal),
+          caller && { signal: caller },
+        ));
+      }
     } catch (error) {
       return Promise.reject(error);
     }
 
-    return policy[FALL_BACK](
-      () =>
-        cache === undefined
-          ? call(args, caller)
-          : throughCache(cache, args, caller, call),
-      caller,
-    );
+    return policy[FALL_BACK](() => cached ?? call(args, caller), caller);
   };
 
   Object.defineProperty(resilient, "length", { value: fn.length });
@@ -559,28 +564,6 @@ export function service<A extends unknown[], T>(
     bulkhead: policy.bulkhead,
     metrics: policy.metrics,
   });
-}
-
-/**
- * Answers from the cache, or loads through the service under the load's own
- * signal, which aborts only once every caller waiting for that key gave up;
- * the caller's signal stops only this caller's wait.
- */
-function throughCache<A extends unknown[], T>(
-  cache: ServiceCache<A, T>,
-  args: A,
-  signal: AbortSignal | undefined,
-  call: (args: A, signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  try {
-    return cache.cache.get(
-      cache.key(...args),
-      (context) => call(args, context.signal),
-      signal === undefined ? undefined : { signal },
-    );
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 /** What {@linkcode service} returns: `fn`'s signature plus its layers. */

@@ -114,6 +114,9 @@ export function parseRetryAfter(
  * fallback `value` that is a `Response` is cloned for each answer, and so
  * is each response when a `cache` sits in front: the cache keeps the
  * original, with its whole body in memory, and every caller gets a copy.
+ * Behind a cache, a failing response is read into memory at once (its
+ * connection released; `url` and `redirected` not kept), since a stale
+ * value may answer instead, or many waiters may each need a copy.
  *
  * @example A fetch that retries 503s and honours Retry-After
  * ```ts
@@ -148,6 +151,7 @@ export function serviceFetch(
     isFailureStatus = failingStatus,
     ...serviceOptions
   } = options;
+  const cached = serviceOptions.cache !== undefined;
 
   const attempt = async (
     input: RequestInfo | URL,
@@ -163,12 +167,10 @@ export function serviceFetch(
     if (!isFailureStatus(response.status)) return response;
 
     throw new HttpStatusError(
-      response,
+      cached ? await buffered(response) : response,
       parseRetryAfter(response.headers.get("retry-after")),
     );
   };
-
-  const cached = serviceOptions.cache !== undefined;
   const wrapped = service<FetchArgs, Response>(attempt, {
     ...serviceOptions,
     retry: serviceOptions.retry && {
@@ -198,7 +200,7 @@ export function serviceFetch(
     return (cached ? loaded.then(copy) : loaded).catch((error) => {
       const failed = lastStatusError(error);
       if (failed === undefined) throw error;
-      return failed.response;
+      return cached ? failed.response.clone() : failed.response;
     });
   };
 
@@ -232,6 +234,21 @@ function release(error: unknown): void {
 
 function copy(response: Response): Response {
   return response.clone();
+}
+
+/**
+ * A failed response read into memory, its connection released: behind a
+ * cache, a failed load may be served to many waiters, or to none when a
+ * stale value answers instead.
+ */
+async function buffered(response: Response): Promise<Response> {
+  const { status, statusText, headers } = response;
+  const body = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
+  return new Response(body, {
+    status,
+    statusText,
+    headers,
+  });
 }
 
 function discard(response: Response): void {
