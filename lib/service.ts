@@ -27,8 +27,9 @@
  * Metrics count each attempt once (success, failure, timeout, short-circuit,
  * rejection), each retry, each answer the fallback gave or failed to give,
  * and the calls in flight: calls inside the layers below the fallback (a
- * cache hit, and the time a fallback takes to answer, are not in flight). An attempt that ends with the caller's own abort
- * reason is not counted, as {@linkcode Metrics.execute} does not count it.
+ * cache hit, and the time a fallback takes to answer, are not in flight). An
+ * attempt that ends with the caller's own abort reason is not counted, as
+ * {@linkcode Metrics.execute} does not count it.
  *
  * @module
  */
