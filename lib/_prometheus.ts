@@ -72,7 +72,7 @@ const FAMILIES: readonly Family[] = [
   {
     name: "dyno_in_flight",
     kind: "gauge",
-    help: "Calls running now.",
+    help: "Calls started and not yet ended, queued ones included.",
     samples: ({ inFlight }) => [{ value: inFlight }],
   },
   {

@@ -114,7 +114,10 @@ export interface MetricsSnapshot {
    * a percentage 0..100; 0 when there were no requests.
    */
   errorPercentage: number;
-  /** Calls running now. */
+  /**
+   * Calls started and not yet ended: in a service, running, queued for a
+   * permit or waiting between retries.
+   */
   inFlight: number;
   /**
    * Most calls running at once in the rolling window, as seen when a call
@@ -375,7 +378,7 @@ export class Metrics {
     return this.#clockReads;
   }
 
-  /** Calls running now. */
+  /** Calls started and not yet ended. */
   get inFlight(): number {
     return this.#inFlight;
   }

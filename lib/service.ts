@@ -118,7 +118,7 @@ export interface ServiceOptions<A extends unknown[] = unknown[], T = unknown> {
     | false;
   /**
    * A cache in front of the service, for the wrapper form (`service(fn)`);
-   * `Service` itself ignores it. A miss loads through every layer under the
+   * `new Service` rejects it. A miss loads through every layer under the
    * load's own signal, so one caller giving up does not fail the others
    * waiting for the same key. The fallback sits outside the cache: it answers
    * only when the cache has nothing to serve, and its answers are not cached.
@@ -194,6 +194,15 @@ export class Service<T = unknown> {
       throw new TypeError(
         `Service: name must be a non-empty string, got ${JSON.stringify(name)}`,
       );
+    }
+
+    for (const wrapperOnly of ["cache", "signalFrom", "signalInto"] as const) {
+      if (options[wrapperOnly] !== undefined) {
+        throw new TypeError(
+          `Service: ${wrapperOnly} needs a call's arguments, so it works only ` +
+            `in the wrapper form, service(fn, options); remove it here`,
+        );
+      }
     }
 
     this.name = name;
@@ -526,8 +535,8 @@ export function service<A extends unknown[], T>(
   fn: (...args: A) => T | PromiseLike<T>,
   options: ServiceOptions<[...A], T>,
 ): ServiceFunction<A, T> {
-  const policy = new Service<T>(options as ServiceOptions<unknown[], T>);
-  const { cache, signalFrom, signalInto } = options;
+  const { cache, signalFrom, signalInto, ...layers } = options;
+  const policy = new Service<T>(layers as ServiceOptions<unknown[], T>);
 
   const call = (args: A, caller: AbortSignal | undefined): Promise<T> =>
     policy[WITHOUT_FALLBACK](

@@ -352,6 +352,22 @@ Deno.test("the fallback sits outside the cache", async (t) => {
 
 Deno.test("bad options throw at construction", () => {
   assert.throws(
+    () =>
+      new Service({
+        name: "x",
+        cache: { cache: new LoadingCache(), key: String },
+      }),
+    {
+      name: "TypeError",
+      message:
+        /^Service: cache needs a call's arguments, .* service\(fn, options\)/,
+    },
+  );
+  assert.throws(
+    () => new Service({ name: "x", signalFrom: () => undefined }),
+    { name: "TypeError", message: /^Service: signalFrom needs/ },
+  );
+  assert.throws(
     () => new Service({ name: "" }),
     {
       name: "TypeError",
