@@ -82,6 +82,28 @@ function countsAddUp(summary: DemoSummary): void {
   }
 }
 
+Deno.test("a demo stopped early skips the checks of unfinished phases", async () => {
+  const stop = new AbortController();
+  const lines: string[] = [];
+  const timer = setTimeout(() => stop.abort(), 1_000);
+
+  const summary = await runDemo({
+    durationSeconds: 8,
+    print: (line) => lines.push(line),
+    signal: stop.signal,
+  }).finally(() => clearTimeout(timer));
+
+  const skipped = summary.checks.filter((check) => check.skipped);
+  assert.ok(summary.ranSeconds < 8);
+  assert.equal(skipped.length, 4, "every check that needs a later phase");
+  assert.ok(summary.checks.every((check) => check.ok));
+  assert.ok(
+    lines.some((line) =>
+      line.startsWith("- not checked, the run stopped before the down phase")
+    ),
+  );
+});
+
 Deno.test("runDemo() rejects a duration outside 5..3600 seconds", async () => {
   for (const durationSeconds of [0, 4.9, 3_601, Number.NaN]) {
     await assert.rejects(runDemo({ durationSeconds, print: () => {} }), {
