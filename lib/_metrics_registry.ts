@@ -53,7 +53,9 @@ export class MetricsRegistry extends EventTarget {
     if (existing === metrics) return metrics;
     if (existing) {
       throw new RangeError(
-        `MetricsRegistry.register: metrics named "${metrics.name}" are already registered`,
+        `MetricsRegistry.register: metrics named "${metrics.name}" are ` +
+          "already registered; give each service its own name, or " +
+          `unregister("${metrics.name}") first to replace them`,
       );
     }
 

@@ -626,8 +626,9 @@ Deno.test("a registry refuses a second metrics with the same name", () => {
   assert.equal(registry.register(first), first);
   assert.throws(() => new Metrics({ name: "users", registry }), {
     name: "RangeError",
-    message:
-      'MetricsRegistry.register: metrics named "users" are already registered',
+    message: 'MetricsRegistry.register: metrics named "users" are already ' +
+      'registered; give each service its own name, or unregister("users") ' +
+      "first to replace them",
   });
   assert.throws(() => registry.register({ name: "fake" } as Metrics), {
     name: "TypeError",
