@@ -113,9 +113,8 @@ function checkMaxBatch(value: number): number {
   }
 
   throw new RangeError(
-    `Metrics: maxRecordsPerClockRead must be an integer in [1, ${MAX_RECORDS_PER_CLOCK_READ}], got ${
-      describe(value)
-    }`,
+    "Metrics: maxRecordsPerClockRead must be an integer in " +
+      `[1, ${MAX_RECORDS_PER_CLOCK_READ}], got ${describe(value)}`,
   );
 }
 

@@ -106,8 +106,8 @@ const FAMILIES: readonly Family[] = [
   {
     name: "dyno_latency_ms",
     kind: "summary",
-    help:
-      "Call latency in milliseconds: quantiles over the rolling latency window, _sum and _count since start.",
+    help: "Call latency in milliseconds: quantiles over the rolling " +
+      "latency window, _sum and _count since start.",
     samples: ({ latency, cumulativeLatency }) => [
       ...QUANTILES.map(([quantile, field]) => ({
         labels: { quantile },

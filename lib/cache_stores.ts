@@ -443,7 +443,8 @@ export class DenoKvStore<V> implements CacheStore<V> {
     const bytes = this.#prefixBytes + keyPartBytes(key);
     if (bytes > KV_MAX_KEY_BYTES) {
       throw new RangeError(
-        `DenoKvStore: key takes ${bytes} bytes with its prefix, over Deno KV's limit of ${KV_MAX_KEY_BYTES}`,
+        `DenoKvStore: key takes ${bytes} bytes with its prefix, over ` +
+          `Deno KV's limit of ${KV_MAX_KEY_BYTES}`,
       );
     }
   }

@@ -159,8 +159,8 @@ export interface FilterOptions<A extends unknown[], R> {
  * The lists are copied, so changing them later has no effect. With no filters
  * at all, `fn` itself is returned. The wrapper keeps `fn.length`, which some
  * callers read (`Deno.serve` passes no request to a handler of length 0).
- * `this` is not passed on: bind methods before filtering them. Filtering a filtered function again nests the new
- * filters outside the old ones.
+ * `this` is not passed on: bind methods before filtering them. Filtering a
+ * filtered function again nests the new filters outside the old ones.
  *
  * @throws {TypeError} If `fn` or a filter is not a function, or a list is
  * not an array.

@@ -360,9 +360,8 @@ function compileOne(name: string, dependency: Dependency): Slot {
     (typeof provide === "function") === (typeof acquire === "function")
   ) {
     throw new TypeError(
-      `inject: dependency "${name}" must be a function or an object with either provide() or acquire(), got ${
-        describe(dependency)
-      }`,
+      `inject: dependency "${name}" must be a function or an object ` +
+        `with either provide() or acquire(), got ${describe(dependency)}`,
     );
   }
 

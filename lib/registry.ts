@@ -747,9 +747,8 @@ function makeEntry(
     : undefined;
   if (hasValue === (typeof provide === "function")) {
     throw new TypeError(
-      `Registry: definition of "${name}" must be a provider function, { provide } or { value }, got ${
-        describe(definition)
-      }`,
+      `Registry: definition of "${name}" must be a provider function, ` +
+        `{ provide } or { value }, got ${describe(definition)}`,
     );
   }
   if (hasValue) {
