@@ -22,7 +22,10 @@ if have_npm_package bun "$BUN_VERSION" &&
 else
   echo "installing bun@$BUN_VERSION and workerd@$WORKERD_VERSION into $CACHE"
   mkdir -p "$CACHE"
-  [ -f "$CACHE/package.json" ] || echo '{ "private": true }' >"$CACHE/package.json"
+  # npm 11 asks for install scripts to be allowed; both packages fetch their
+  # platform binary in one.
+  echo '{ "private": true, "allowScripts": { "bun": true, "workerd": true } }' \
+    >"$CACHE/package.json"
   npm install --prefix "$CACHE" --no-audit --no-fund --save-exact \
     "bun@$BUN_VERSION" "workerd@$WORKERD_VERSION"
 fi
