@@ -9,7 +9,20 @@
  * @module
  */
 
-/** The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days). */
+/**
+ * The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days).
+ * Every wait in dyno is clamped to it, so a huge or infinite delay can never
+ * wrap around to an immediate timer.
+ *
+ * @example The cap on a wait
+ * ```ts
+ * import { clampDelay, MAX_DELAY_MS } from "@dyno/dyno/clock";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_DELAY_MS, 2 ** 31 - 1);
+ * assert.equal(clampDelay(30 * 24 * 60 * 60 * 1_000), MAX_DELAY_MS);
+ * ```
+ */
 export const MAX_DELAY_MS = 2_147_483_647;
 
 /** What {@linkcode Clock.setTimer} returns; only its clock understands it. */
