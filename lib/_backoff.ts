@@ -1,4 +1,5 @@
 import { MAX_DELAY_MS } from "./clock.ts";
+import { fail } from "./_check.ts";
 
 /** The built-in backoff kinds of `@dyno/dyno/retry`. */
 export type BackoffKind =
@@ -43,9 +44,7 @@ export function backoffDelay(
   if (typeof kind === "function") {
     delayMs = kind(retry, previousDelayMs, random);
     if (typeof delayMs !== "number" || Number.isNaN(delayMs)) {
-      throw new RangeError(
-        `Retry: backoff returned ${String(delayMs)} for retry ${retry}, not ms`,
-      );
+      fail("Retry", "backoff's delay", "a number of ms", delayMs, true);
     }
   } else if (kind === "constant") {
     delayMs = initialDelayMs;

@@ -1,8 +1,24 @@
-import type { Clock } from "./clock.ts";
+import { show } from "./_show.ts";
 
 /**
- * Throws a `RangeError` naming `owner`, the option and the value unless
- * `value` is a number >= `min`, whole when `whole`, finite when `finite`.
+ * Throws `owner: name must be expected, got value`: a `RangeError` when
+ * `range`, a `TypeError` otherwise.
+ */
+export function fail(
+  owner: string,
+  name: string,
+  expected: string,
+  value: unknown,
+  range?: boolean,
+): never {
+  const message = `${owner}: ${name} must be ${expected}, got ${show(value)}`;
+  throw range ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * Throws unless `value` is a number >= `min`, whole when `whole`, finite when
+ * `finite`: a `TypeError` for another type, a `RangeError` for a number out of
+ * range, each naming `owner`, the option and the value.
  */
 export function checkNumber(
   owner: string,
@@ -19,35 +35,78 @@ export function checkNumber(
     return;
   }
 
-  throw new RangeError(
-    `${owner}: ${name} must be a ${finite ? "finite " : ""}${
-      whole ? "whole " : ""
-    }number >= ${min}, got ${String(value)}`,
+  fail(
+    owner,
+    name,
+    `a ${finite ? "finite " : ""}${whole ? "whole " : ""}number >= ${min}`,
+    value,
+    typeof value === "number",
   );
 }
 
-/** Throws a `TypeError` unless `value` is undefined or a function. */
-export function checkFunction(owner: string, name: string, value: unknown) {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(
-      `${owner}: ${name} must be a function, got ${typeof value}`,
-    );
+/**
+ * Throws a `TypeError` naming `owner` unless `options` is an object (not an
+ * array).
+ */
+export function checkOptions(owner: string, options: unknown): void {
+  if (
+    typeof options !== "object" || options === null || Array.isArray(options)
+  ) {
+    fail(owner, "options", "an object", options);
+  }
+}
+
+/**
+ * Throws a `TypeError` naming `owner` unless `signal` is null, undefined or
+ * an `AbortSignal` (anything with `aborted` and `addEventListener`).
+ */
+export function checkSignal(owner: string, signal: unknown): void {
+  if (
+    signal != null &&
+    (typeof Object(signal).addEventListener !== "function" ||
+      !("aborted" in Object(signal)))
+  ) {
+    fail(owner, "signal", "an AbortSignal", signal);
+  }
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a function, or undefined when not
+ * `required`.
+ */
+export function checkFunction(
+  owner: string,
+  name: string,
+  value: unknown,
+  required = false,
+): void {
+  if ((required || value !== undefined) && typeof value !== "function") {
+    fail(owner, name, "a function", value);
   }
 }
 
 /** Throws a `TypeError` unless `clock` is undefined or has a clock's methods. */
 export function checkClock(owner: string, clock: unknown): void {
-  const { now, setTimer, clearTimer } = Object(clock) as Partial<Clock>;
-  if (
-    clock === undefined ||
-    [now, setTimer, clearTimer].every((method) => typeof method === "function")
-  ) {
-    return;
+  for (const method of ["now", "setTimer", "clearTimer"]) {
+    checkFunction(
+      owner,
+      `clock.${method}`,
+      (Object(clock) as Record<string, unknown>)[method],
+      clock !== undefined,
+    );
   }
+}
 
-  throw new TypeError(
-    `${owner}: clock must have now, setTimer and clearTimer methods, got ${
-      Object.prototype.toString.call(clock)
-    }`,
-  );
+/**
+ * Gives `wrapper` the name and length of `fn`, so that a wrapped function
+ * reads like the one it wraps in stack traces and introspection.
+ */
+export function keepShape<F extends (...args: never[]) => unknown>(
+  fn: (...args: never[]) => unknown,
+  wrapper: F,
+): F {
+  return Object.defineProperties(wrapper, {
+    name: { value: fn.name },
+    length: { value: fn.length },
+  });
 }

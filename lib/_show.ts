@@ -1,6 +1,7 @@
 /**
- * Renders a value for an error message: strings quoted, functions, arrays and
- * objects named by kind, anything else as `String` gives it.
+ * Renders a value for an error message: strings quoted, bigints with their
+ * `n`, functions, arrays and objects named by kind, anything else as `String`
+ * gives it (which never throws for these).
  */
 export function show(value: unknown): string {
   return typeof value === "string"
@@ -11,5 +12,7 @@ export function show(value: unknown): string {
     ? "an array"
     : typeof value === "object" && value !== null
     ? "an object"
+    : typeof value === "bigint"
+    ? `${value}n`
     : String(value);
 }

@@ -13,7 +13,16 @@ import {
   type BackoffKind,
   type BackoffSettings,
 } from "./_backoff.ts";
-import { checkClock, checkFunction, checkNumber } from "./_check.ts";
+import {
+  checkClock,
+  checkFunction,
+  checkNumber,
+  checkOptions,
+  checkSignal,
+  fail,
+  keepShape,
+} from "./_check.ts";
+import { show } from "./_show.ts";
 
 const OWNER = "Retry";
 
@@ -72,10 +81,11 @@ export class RetryError extends AggregateError {
   constructor(attempts: readonly AttemptRecord[]) {
     const last = attempts[attempts.length - 1];
     const lastError = last?.error;
+    const lastMessage = (lastError as { message?: unknown } | null)?.message;
     super(
       attempts.map((record) => record.error),
       `All ${last?.attempt ?? 0} attempts failed; the last with: ${
-        lastError instanceof Error ? lastError.message : String(lastError)
+        typeof lastMessage === "string" ? lastMessage : show(lastError)
       }`,
       { cause: lastError },
     );
@@ -89,7 +99,11 @@ export class RetryError extends AggregateError {
   }
 }
 
-/** What each attempt receives. */
+/**
+ * What each attempt receives. `signal` is a getter that makes the attempt's
+ * signal on first read: destructure it (`({ attempt, signal }) => …`) or read
+ * it from the context, but do not spread the context into a new object.
+ */
 export interface AttemptContext {
   /** 1 for the first attempt. */
   readonly attempt: number;
@@ -128,7 +142,9 @@ export interface RetryOptions<T = unknown> {
    */
   backoff?: BackoffKind | BackoffFunction;
   /**
-   * The first wait, in milliseconds.
+   * The base of every wait, in milliseconds: the first wait of `constant`,
+   * `linear` and `exponential`; `full-jitter` draws its first wait from 0 to
+   * it, `decorrelated-jitter` from it to three times it.
    *
    * @default {100}
    */
@@ -147,14 +163,18 @@ export interface RetryOptions<T = unknown> {
    */
   factor?: number;
   /**
-   * Whether an error is worth another attempt.
+   * Whether an error is worth another attempt. If it throws, the call rejects
+   * with what it threw, as do `retryAfterMs` and a `backoff` function.
    *
    * @default {() => true}
    */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
   /**
    * Whether a result is worth another attempt (a 503 response, say). When
-   * attempts run out, the last result is returned.
+   * attempts run out, the last result is returned. The wait before the next
+   * attempt is the backoff's: `retryAfterMs` reads errors only, so to honour
+   * a response's `Retry-After`, throw an error carrying `retryAfterMs`
+   * instead (as `serviceFetch` of `@dyno/dyno/service` does).
    */
   shouldRetryResult?: (result: T, attempt: number) => boolean;
   /**
@@ -207,6 +227,7 @@ export class Retry<T = unknown> {
 
   /** Checks the options; starts no timer. */
   constructor(options: RetryOptions<T> = {}) {
+    checkOptions(OWNER, options);
     const {
       attempts = 3,
       backoff = "full-jitter",
@@ -234,7 +255,10 @@ export class Retry<T = unknown> {
 
     this.#settings = {
       attempts,
-      backoff: { kind: backoff, initialDelayMs, maxDelayMs, factor },
+      kind: backoff,
+      initialDelayMs,
+      maxDelayMs,
+      factor,
       shouldRetry: options.shouldRetry ?? (() => true),
       shouldRetryResult: options.shouldRetryResult,
       retryAfterMs: options.retryAfterMs ?? retryAfterField,
@@ -246,22 +270,26 @@ export class Retry<T = unknown> {
 
   /**
    * Runs `operation` until it succeeds, its error is not retryable, or the
-   * attempts run out.
+   * attempts run out. Rejects with a `TypeError` when `operation` is not a
+   * function or `signal` is not an `AbortSignal`.
    */
   execute<R extends T>(
     operation: (context: AttemptContext) => R | PromiseLike<R>,
-    signal?: AbortSignal,
+    signal?: AbortSignal | null,
   ): Promise<R> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-
-    const settings = this.#settings as RetrySettings<R>;
-    if (signal == null && settings.shouldRetryResult === undefined) {
-      return firstAttempt(settings, operation);
-    }
-
     try {
-      return new RetryRun<R>(settings, operation, signal ?? undefined, 0)
+      checkFunction("Retry.execute", "operation", operation, true);
+      const settings = this.#settings as RetrySettings<R>;
+      if (signal == null && settings.shouldRetryResult === undefined) {
+        return firstAttempt(settings, operation);
+      }
+
+      checkSignal("Retry.execute", signal);
+      if (signal?.aborted) throw signal.reason;
+
+      const run = new RetryRun<R>(settings, operation, signal ?? undefined, 0)
         .run();
+      return signal == null ? run : raceAbort(run, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -291,15 +319,16 @@ export function retry<A extends unknown[], T>(
   fn: (...args: A) => T | PromiseLike<T>,
   options?: RetryOptions<T>,
 ): (...args: A) => Promise<T> {
+  checkFunction("retry", "fn", fn, true);
   const policy = new Retry<T>(options);
 
-  const retried = (...args: A): Promise<T> => policy.execute(() => fn(...args));
-  return Object.defineProperty(retried, "length", { value: fn.length });
+  return keepShape(fn, function (this: unknown, ...args: A): Promise<T> {
+    return policy.execute(() => fn.apply(this, args));
+  });
 }
 
-interface RetrySettings<T> {
+interface RetrySettings<T> extends BackoffSettings {
   attempts: number;
-  backoff: BackoffSettings;
   shouldRetry: (error: unknown, attempt: number) => boolean;
   shouldRetryResult: ((result: T, attempt: number) => boolean) | undefined;
   retryAfterMs: (error: unknown) => number | undefined;
@@ -311,9 +340,8 @@ interface RetrySettings<T> {
 /** One attempt's context: its number and, made on first read, its signal. */
 class Attempt implements AttemptContext {
   readonly attempt: number;
-  readonly #outer: AbortSignal | undefined;
+  #outer: AbortSignal | undefined;
   #controller: AbortController | undefined;
-  #running = true;
 
   constructor(attempt: number, outer: AbortSignal | undefined) {
     this.attempt = attempt;
@@ -325,9 +353,7 @@ class Attempt implements AttemptContext {
       this.#controller = new AbortController();
       const outer = this.#outer;
       if (outer?.aborted) this.#controller.abort(outer.reason);
-      else if (this.#running) {
-        outer?.addEventListener("abort", this, { once: true });
-      }
+      else outer?.addEventListener("abort", this, { once: true });
     }
 
     return this.#controller.signal;
@@ -338,12 +364,13 @@ class Attempt implements AttemptContext {
     this.#controller?.abort(this.#outer!.reason);
   }
 
-  /** Unlinks the attempt's signal from the caller's: the attempt is over. */
+  /**
+   * Unlinks the attempt's signal from the caller's: the attempt is over, and
+   * a signal first read after this never aborts.
+   */
   end(): void {
-    this.#running = false;
-    if (this.#controller !== undefined) {
-      this.#outer?.removeEventListener("abort", this);
-    }
+    this.#outer?.removeEventListener("abort", this);
+    this.#outer = undefined;
   }
 }
 
@@ -382,13 +409,10 @@ class RetryRun<T> {
       return this.failed(error);
     }
 
-    const settled = Promise.resolve(result).then(
+    return Promise.resolve(result).then(
       (value) => this.#succeeded(value),
       (error) => this.failed(error),
     );
-    return this.#outer === undefined
-      ? settled
-      : raceAbort(settled, this.#outer);
   }
 
   /** The value, or the next attempt's promise when the value is retried. */
@@ -436,10 +460,15 @@ class RetryRun<T> {
   }
 
   #nextDelay(hintMs: number | undefined): number {
-    const { backoff, random } = this.#settings;
+    const settings = this.#settings;
     const delayMs = typeof hintMs === "number" && hintMs >= 0
-      ? Math.min(hintMs, backoff.maxDelayMs, MAX_DELAY_MS)
-      : backoffDelay(backoff, this.#count, this.#previousDelayMs, random);
+      ? Math.min(hintMs, settings.maxDelayMs, MAX_DELAY_MS) || 0
+      : backoffDelay(
+        settings,
+        this.#count,
+        this.#previousDelayMs,
+        settings.random,
+      );
     this.#previousDelayMs = delayMs;
 
     return delayMs;
@@ -511,15 +540,9 @@ function retryAfterField(error: unknown): number | undefined {
 }
 
 function checkBackoff(backoff: unknown): void {
-  if (typeof backoff === "function" || KINDS.includes(backoff as string)) {
-    return;
+  if (typeof backoff !== "function" && !KINDS.includes(backoff as string)) {
+    fail(OWNER, "backoff", `one of ${KINDS.join(", ")} or a function`, backoff);
   }
-
-  throw new TypeError(
-    `Retry: backoff must be one of ${KINDS.join(", ")} or a function, got ${
-      JSON.stringify(backoff)
-    }`,
-  );
 }
 
 const KINDS = [

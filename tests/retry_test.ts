@@ -139,7 +139,9 @@ Deno.test("a custom backoff that returns NaN is reported, not used", async () =>
     policy.execute(() => Promise.reject(new Error("x"))),
     (error: Error) =>
       error instanceof RangeError &&
-      /backoff returned NaN for retry 1, not ms/.test(error.message),
+      /Retry: backoff's delay must be a number of ms, got NaN/.test(
+        error.message,
+      ),
   );
 });
 
@@ -433,7 +435,9 @@ Deno.test("bad options throw at construction, naming the option and value", () =
     [{ attempts: 1.5 }, RangeError, /attempts .* got 1.5/],
     [{ attempts: Number.NaN }, RangeError, /attempts .* got NaN/],
     [{ attempts: Infinity }, RangeError, /attempts .* got Infinity/],
-    [{ attempts: "3" }, RangeError, /attempts .* got 3/],
+    [{ attempts: "3" }, TypeError, /attempts .* got "3"/],
+    [{ attempts: Object.create(null) }, TypeError, /attempts .* got an object/],
+    [{ initialDelayMs: 10n }, TypeError, /initialDelayMs .* got 10n/],
     [{ initialDelayMs: -1 }, RangeError, /initialDelayMs .* got -1/],
     [
       { initialDelayMs: Infinity },
@@ -454,15 +458,16 @@ Deno.test("bad options throw at construction, naming the option and value", () =
     [
       { shouldRetry: true },
       TypeError,
-      /shouldRetry must be a function, got boolean/,
+      /shouldRetry must be a function, got true/,
     ],
-    [{ onRetry: "log" }, TypeError, /onRetry must be a function, got string/],
+    [{ onRetry: "log" }, TypeError, /onRetry must be a function, got "log"/],
+    [{ backoff: 10n }, TypeError, /backoff must be one of .* got 10n/],
   ];
   for (const [options, errorClass, message] of cases) {
     assert.throws(() => new Retry(options as never), (error: Error) => {
       assert.ok(
         error instanceof errorClass,
-        `${JSON.stringify(options)}: ${error}`,
+        `${Object.keys(options)}: ${error}`,
       );
       assert.match(error.message, message);
       return true;
