@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fail } from "./_check.ts";
 import { show } from "./_show.ts";
 
 /** A number check's flag: the value must be an integer. */
@@ -15,22 +16,8 @@ export const ABOVE = 2;
 /** A number check's flag: the value must be below `max`, not equal to it. */
 export const BELOW = 4;
 
+export { fail } from "./_check.ts";
 export { show } from "./_show.ts";
-
-/**
- * Throws `owner: option must be expected, got value`: a `RangeError` when
- * `range` is set, a `TypeError` otherwise.
- */
-export function fail(
-  owner: string,
-  option: string,
-  expected: string,
-  value: unknown,
-  range?: boolean,
-): never {
-  const message = `${owner}: ${option} must be ${expected}, got ${show(value)}`;
-  throw range ? new RangeError(message) : new TypeError(message);
-}
 
 /** An object (not an array), or `{}` when `value` is undefined. */
 export function object(
