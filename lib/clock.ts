@@ -9,6 +9,8 @@
  * @module
  */
 
+import { checkSignal } from "./_check.ts";
+
 /**
  * The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days).
  * Every wait in dyno is clamped to it, so a huge or infinite delay can never
@@ -94,7 +96,10 @@ export interface SleepOptions {
 
 /**
  * Waits `delayMs` milliseconds. An aborted `signal` rejects at once with its
- * reason and leaves no timer behind.
+ * reason and leaves no timer behind. A `signal` that is not an `AbortSignal`
+ * rejects with a `TypeError` and starts no timer. The abort listener is added
+ * before the timer starts and removed when it fires, so a clock that fires
+ * its timers at once leaves no listener behind either.
  *
  * @example A wait that a signal cuts short
  * ```ts
@@ -112,17 +117,23 @@ export function sleep(
   options: SleepOptions = {},
 ): Promise<void> {
   const { signal, clock = systemClock } = options;
+  try {
+    checkSignal("sleep", signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (signal?.aborted) return Promise.reject(signal.reason);
 
   return new Promise((resolve, reject) => {
+    let handle: unknown = undefined;
     const onAbort = () => {
       clock.clearTimer(handle);
       reject(signal!.reason);
     };
-    const handle = clock.setTimer(() => {
+    signal?.addEventListener("abort", onAbort, { once: true });
+    handle = clock.setTimer(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, clampDelay(delayMs));
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

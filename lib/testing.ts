@@ -6,19 +6,38 @@
  */
 
 import { clampDelay, type Clock } from "./clock.ts";
+import { checkNumber, checkOptions } from "./_check.ts";
+import { show } from "./_show.ts";
 
 export type { Clock };
 
+/** A pending timer; {@linkcode ManualClock.setTimer} returns it as the handle. */
 interface ManualTimer {
-  readonly id: number;
   readonly dueAt: number;
   readonly callback: () => void;
+}
+
+/** Options for {@linkcode ManualClock}. */
+export interface ManualClockOptions {
+  /**
+   * The most timers one {@linkcode ManualClock.advance} fires. Past it, a
+   * timer is taken to keep rescheduling itself and the advance rejects. Every
+   * timer fired waits for a real macrotask (about 2 ms in Deno), so the
+   * default is reached after some 20 s.
+   *
+   * @default {10_000}
+   */
+  maxTimersPerAdvance?: number;
 }
 
 /**
  * A clock whose time moves only when a test advances it. Timers that fall due
  * fire in order of due time (then of creation), each at its own due time, and
  * the promise jobs they start run before the next one fires.
+ *
+ * A timer callback that throws does not stop the clock: the method that fired
+ * it fires the other timers it would have fired, then rejects with the first
+ * error thrown.
  *
  * @example Driving a timer by hand
  * ```ts
@@ -37,20 +56,56 @@ interface ManualTimer {
  * assert.equal(woke, true);
  * assert.equal(clock.now(), 1_000);
  * ```
+ *
+ * @example A timer that keeps rescheduling itself
+ * ```ts
+ * import { ManualClock } from "@dyno/dyno/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const clock = new ManualClock(0, { maxTimersPerAdvance: 100 });
+ * let ticks = 0;
+ * const tick = () => {
+ *   ticks++;
+ *   clock.setTimer(tick, 0);
+ * };
+ * clock.setTimer(tick, 0);
+ *
+ * assert.equal(await clock.runAll(5), 5);
+ * await assert.rejects(clock.advance(1), RangeError);
+ * assert.equal(ticks, 105);
+ * ```
  */
 export class ManualClock implements Clock {
   #nowMs: number;
-  #nextId = 1;
   #timers: ManualTimer[] = [];
+  readonly #maxTimersPerAdvance: number;
 
-  /** Starts the clock at `startMs` (default 0). */
-  constructor(startMs = 0) {
+  /**
+   * Starts the clock at `startMs` (default 0).
+   *
+   * @throws {RangeError} When `startMs` is not a finite number, or
+   * `maxTimersPerAdvance` is not a whole number >= 1.
+   * @throws {TypeError} When `options` is not an object, or
+   * `maxTimersPerAdvance` is not a number.
+   */
+  constructor(startMs = 0, options: ManualClockOptions = {}) {
     if (!Number.isFinite(startMs)) {
       throw new RangeError(
-        `ManualClock: startMs must be a finite number, got ${startMs}`,
+        `ManualClock: startMs must be a finite number, got ${show(startMs)}`,
       );
     }
+    checkOptions("ManualClock", options);
+    const { maxTimersPerAdvance = 10_000 } = options;
+    checkNumber(
+      "ManualClock",
+      "maxTimersPerAdvance",
+      maxTimersPerAdvance,
+      1,
+      true,
+    );
+
     this.#nowMs = startMs;
+    this.#maxTimersPerAdvance = maxTimersPerAdvance;
   }
 
   /** The current manual time in milliseconds. */
@@ -58,23 +113,25 @@ export class ManualClock implements Clock {
     return this.#nowMs;
   }
 
-  /** Schedules `callback` at `now() + delayMs` of manual time. */
+  /**
+   * Schedules `callback` at `now() + delayMs` of manual time. The handle it
+   * returns is the timer itself, which only this clock can cancel.
+   */
   setTimer(callback: () => void, delayMs: number): unknown {
-    const timer = {
-      id: this.#nextId++,
-      dueAt: this.#nowMs + clampDelay(delayMs),
-      callback,
-    };
+    const timer = { dueAt: this.#nowMs + clampDelay(delayMs), callback };
     const index = this.#timers.findIndex((other) => other.dueAt > timer.dueAt);
     if (index === -1) this.#timers.push(timer);
     else this.#timers.splice(index, 0, timer);
 
-    return timer.id;
+    return timer;
   }
 
-  /** Cancels a pending timer. */
+  /**
+   * Cancels a pending timer of this clock; a handle from another clock, or
+   * of a timer that already fired, changes nothing.
+   */
   clearTimer(handle: unknown): void {
-    const index = this.#timers.findIndex((timer) => timer.id === handle);
+    const index = this.#timers.indexOf(handle as ManualTimer);
     if (index !== -1) this.#timers.splice(index, 1);
   }
 
@@ -86,41 +143,91 @@ export class ManualClock implements Clock {
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way
    * at its due time, and letting pending promise jobs run after each.
+   *
+   * @throws {RangeError} When `ms` is not a finite number >= 0, or when it
+   * would fire more than `maxTimersPerAdvance` timers (10,000 by default):
+   * a timer keeps rescheduling itself within the window. Time then stays at
+   * the last timer fired; step through such a timer with `runAll(limit)` or
+   * `next()`.
+   * @throws {TypeError} When `ms` is not a number.
    */
   async advance(ms: number): Promise<void> {
-    if (!(ms >= 0) || !Number.isFinite(ms)) {
-      throw new RangeError(
-        `ManualClock.advance: ms must be a finite number >= 0, got ${ms}`,
-      );
-    }
+    checkNumber("ManualClock.advance", "ms", ms, 0);
     const targetMs = this.#nowMs + ms;
+    const errors: unknown[] = [];
 
     await settle();
-    while (this.#timers.length > 0 && this.#timers[0].dueAt <= targetMs) {
-      const timer = this.#timers.shift()!;
-      this.#nowMs = Math.max(this.#nowMs, timer.dueAt);
-      timer.callback();
-      await settle();
+    for (let fired = 0; this.#isDue(targetMs); fired++) {
+      if (fired === this.#maxTimersPerAdvance) throw this.#rescheduling(ms);
+      await this.#fireFirst(errors);
     }
     this.#nowMs = Math.max(this.#nowMs, targetMs);
     await settle();
+
+    if (errors.length > 0) throw errors[0];
   }
 
-  /** Advances to the next pending timer's due time and fires it. */
+  /**
+   * Fires the next pending timer alone, moving time to its due time, and
+   * lets the promise jobs it starts run. Resolves false when none is pending.
+   */
   async next(): Promise<boolean> {
+    const errors: unknown[] = [];
+
     await settle();
     if (this.#timers.length === 0) return false;
+    await this.#fireFirst(errors);
 
-    await this.advance(this.#timers[0].dueAt - this.#nowMs);
+    if (errors.length > 0) throw errors[0];
     return true;
   }
 
-  /** Fires timers until none is pending, up to `limit` of them. */
+  /**
+   * Fires timers one by one until none is pending or `limit` of them fired,
+   * and resolves with how many fired.
+   *
+   * @throws {RangeError} When `limit` is not a number >= 0.
+   * @throws {TypeError} When `limit` is not a number.
+   */
   async runAll(limit = 10_000): Promise<number> {
+    checkNumber("ManualClock.runAll", "limit", limit, 0, false, false);
+    const errors: unknown[] = [];
     let fired = 0;
-    while (fired < limit && await this.next()) fired++;
 
+    await settle();
+    while (fired < limit && this.#timers.length > 0) {
+      await this.#fireFirst(errors);
+      fired++;
+    }
+
+    if (errors.length > 0) throw errors[0];
     return fired;
+  }
+
+  /**
+   * Fires the earliest timer at its due time, keeping an error its callback
+   * throws in `errors`, then lets promise jobs run.
+   */
+  async #fireFirst(errors: unknown[]): Promise<void> {
+    const timer = this.#timers.shift()!;
+    this.#nowMs = Math.max(this.#nowMs, timer.dueAt);
+    try {
+      timer.callback();
+    } catch (error) {
+      errors.push(error);
+    }
+
+    await settle();
+  }
+
+  #isDue(targetMs: number): boolean {
+    return this.#timers.length > 0 && this.#timers[0].dueAt <= targetMs;
+  }
+
+  #rescheduling(ms: number): RangeError {
+    return new RangeError(
+      `ManualClock.advance: a timer keeps rescheduling itself: advance(${ms}) fired maxTimersPerAdvance (${this.#maxTimersPerAdvance}) timers; step through it with runAll(limit) or next()`,
+    );
   }
 }
 
@@ -142,10 +249,14 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+const MAX_SEED = 2 ** 32 - 1;
+
 /**
  * A seeded random source (mulberry32) giving numbers in [0, 1): the same seed
  * gives the same sequence, so a test of jitter, sampling or early refresh
  * that fails replays exactly.
+ *
+ * @throws {RangeError} When `seed` is not a whole number from 0 to 2^32-1.
  *
  * @example Reproducible draws
  * ```ts
@@ -160,7 +271,14 @@ export function settle(): Promise<void> {
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new RangeError(
+      `seededRandom: seed must be a whole number from 0 to ${MAX_SEED}, got ${
+        show(seed)
+      }`,
+    );
+  }
+  let state = seed;
 
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

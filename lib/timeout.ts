@@ -13,7 +13,14 @@
  */
 
 import { type Clock, MAX_DELAY_MS, systemClock } from "./clock.ts";
-import { checkClock, checkFunction } from "./_check.ts";
+import {
+  checkClock,
+  checkFunction,
+  checkOptions,
+  checkSignal,
+  fail,
+  keepShape,
+} from "./_check.ts";
 
 export type { Clock };
 
@@ -111,21 +118,20 @@ export class Timeout {
   readonly timeoutMs: number;
   readonly #queue: DeadlineQueue;
 
-  /** Checks the options; starts no timer. */
+  /**
+   * Checks the options; starts no timer.
+   *
+   * @throws {TypeError} When `options` is not an object, `timeoutMs` is not a
+   * number, `onTimeout` is not a function or `clock` is not a clock.
+   * @throws {RangeError} When `timeoutMs` is not from 1 to 2^31-1.
+   */
   constructor(options: TimeoutOptions) {
-    const { timeoutMs, clock = systemClock, onTimeout } = options ?? {};
-    if (
-      typeof timeoutMs !== "number" || !(timeoutMs >= 1) ||
-      timeoutMs > MAX_DELAY_MS
-    ) {
-      throw new RangeError(
-        `Timeout: timeoutMs must be a number from 1 to 2147483647, got ${
-          String(timeoutMs)
-        }`,
-      );
-    }
+    checkOptions("Timeout", options);
+    const { timeoutMs, clock = systemClock, onTimeout } = options;
+    checkTimeoutMs(timeoutMs);
     checkFunction("Timeout", "onTimeout", onTimeout);
     checkClock("Timeout", clock);
+
     this.timeoutMs = timeoutMs;
     this.#queue = new DeadlineQueue(clock, timeoutMs, onTimeout);
   }
@@ -133,25 +139,37 @@ export class Timeout {
   /**
    * Runs `operation` with a deadline. Rejects with a {@linkcode TimeoutError}
    * at the deadline even if the operation ignores its signal, and with
-   * `signal.reason` at once when the caller's `signal` aborts.
+   * `signal.reason` at once when the caller's `signal` aborts. Never throws:
+   * an operation that throws, or returns a thenable whose `then` cannot be
+   * read, rejects with that error. A thenable's `then` is called once.
+   *
+   * Rejects with a `TypeError`, before `operation` runs, when `signal` is
+   * neither an `AbortSignal` nor null or undefined.
    */
   execute<T>(
     operation: (context: TimeoutContext) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal != null) {
+      try {
+        checkSignal("Timeout", signal);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (signal.aborted) return Promise.reject(signal.reason);
+    }
 
     const call = new TimedCall<T>(this.#queue, signal);
     let result: T | PromiseLike<T>;
     try {
       result = operation(call);
+      if (!isThenable(result)) {
+        call.settled = true;
+        return Promise.resolve(result);
+      }
     } catch (error) {
       call.settled = true;
       return Promise.reject(error);
-    }
-    if (!isThenable(result)) {
-      call.settled = true;
-      return Promise.resolve(result);
     }
 
     return call.run(result);
@@ -160,8 +178,10 @@ export class Timeout {
 
 /**
  * Wraps `fn` so that every call has a deadline of `options.timeoutMs`. The
- * wrapper keeps `fn`'s signature; use {@linkcode Timeout.execute} when the
- * work needs the deadline's `AbortSignal`.
+ * wrapper keeps `fn`'s signature, `name` and `length`, and passes on the
+ * `this` it is called with, so a wrapped method still works as one. Use
+ * {@linkcode Timeout.execute} when the work needs the deadline's
+ * `AbortSignal`.
  *
  * @example A function with a deadline
  * ```ts
@@ -171,15 +191,51 @@ export class Timeout {
  * const double = timeout(async (n: number) => n * 2, { timeoutMs: 1_000 });
  * assert.equal(await double(21), 42);
  * ```
+ *
+ * @example A method with a deadline
+ * ```ts
+ * import { timeout } from "@dyno/dyno/timeout";
+ * import assert from "node:assert/strict";
+ *
+ * class Inventory {
+ *   stock = 3;
+ *   async count(): Promise<number> {
+ *     return this.stock;
+ *   }
+ * }
+ * Inventory.prototype.count = timeout(Inventory.prototype.count, {
+ *   timeoutMs: 1_000,
+ * });
+ *
+ * assert.equal(await new Inventory().count(), 3);
+ * assert.equal(Inventory.prototype.count.name, "count");
+ * ```
  */
-export function timeout<A extends unknown[], T>(
-  fn: (...args: A) => T | PromiseLike<T>,
+export function timeout<A extends unknown[], T, This = unknown>(
+  fn: (this: This, ...args: A) => T | PromiseLike<T>,
   options: TimeoutOptions,
-): (...args: A) => Promise<T> {
+): (this: This, ...args: A) => Promise<T> {
+  checkFunction("timeout", "fn", fn, true);
   const policy = new Timeout(options);
 
-  const timed = (...args: A): Promise<T> => policy.execute(() => fn(...args));
-  return Object.defineProperty(timed, "length", { value: fn.length });
+  return keepShape(fn, function (this: This, ...args: A): Promise<T> {
+    return policy.execute(() => fn.apply(this, args));
+  });
+}
+
+function checkTimeoutMs(timeoutMs: unknown): void {
+  if (
+    typeof timeoutMs !== "number" || !(timeoutMs >= 1) ||
+    timeoutMs > MAX_DELAY_MS
+  ) {
+    fail(
+      "Timeout",
+      "timeoutMs",
+      `a number from 1 to ${MAX_DELAY_MS}`,
+      timeoutMs,
+      typeof timeoutMs === "number",
+    );
+  }
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -196,10 +252,12 @@ class TimedCall<T> implements TimeoutContext {
   readonly outer: AbortSignal | undefined;
   settled = false;
   startedAtMs: number | undefined;
-  work: PromiseLike<T> | undefined;
+  /** Where the deadline queue keeps this call, counted from its first call. */
+  queueIndex = 0;
   #controller: AbortController | undefined;
   #timeoutError: TimeoutError | undefined;
   #reject: ((reason: unknown) => void) | undefined;
+  #abandon: (() => void) | undefined;
 
   constructor(queue: DeadlineQueue, outer: AbortSignal | undefined) {
     this.queue = queue;
@@ -216,14 +274,13 @@ class TimedCall<T> implements TimeoutContext {
     return this.#controller.signal;
   }
 
+  /** Calls `work.then` once; a late settlement resolves `abandoned`. */
   run(work: PromiseLike<T>): Promise<T> {
-    this.work = work;
-
     return new Promise<T>((resolve, reject) => {
       this.#reject = reject;
       work.then(
-        (value) => this.#finish() && resolve(value),
-        (error) => this.#finish() && reject(error),
+        (value) => this.#finish() ? resolve(value) : this.#abandon?.(),
+        (error) => this.#finish() ? reject(error) : this.#abandon?.(),
       );
       if (this.settled) return;
       if (this.outer?.aborted) {
@@ -238,22 +295,24 @@ class TimedCall<T> implements TimeoutContext {
 
   /** Called when the caller's signal aborts. */
   handleEvent(): void {
+    const reject = this.#reject;
     if (!this.#finish()) return;
 
     const reason = this.outer!.reason;
     this.#controller?.abort(reason);
-    this.#reject!(reason);
+    reject!(reason);
   }
 
   /** Called by the deadline queue once the deadline has passed. */
   expire(): void {
+    const reject = this.#reject;
     if (!this.#finish(false)) return;
 
-    const abandoned = Promise.resolve(this.work).then(noop, noop);
+    const abandoned = new Promise<void>((resolve) => (this.#abandon = resolve));
     const error = new TimeoutError(this.queue.timeoutMs, { abandoned });
     this.#timeoutError = error;
     this.#controller?.abort(error);
-    this.#reject!(error);
+    reject!(error);
     this.queue.report(error);
   }
 
@@ -261,24 +320,26 @@ class TimedCall<T> implements TimeoutContext {
     if (this.settled) return false;
 
     this.settled = true;
+    this.#reject = undefined;
     this.outer?.removeEventListener("abort", this);
-    if (this.startedAtMs !== undefined && leaveQueue) this.queue.remove();
+    if (this.startedAtMs !== undefined && leaveQueue) this.queue.remove(this);
     return true;
   }
 }
 
-function noop(): void {}
-
 /**
  * The pending calls of one policy in deadline order. Every call of a policy
  * has the same timeout and the clock never goes backwards, so arrival order
- * is deadline order and a plain FIFO suffices.
+ * is deadline order and a plain FIFO suffices. A call that settles leaves an
+ * empty slot, so the queue holds nothing of a settled call.
  */
 class DeadlineQueue {
   readonly timeoutMs: number;
   readonly #clock: Clock;
   readonly #onTimeout: ((error: TimeoutError) => void) | undefined;
-  #calls: TimedCall<unknown>[] = [];
+  #calls: (TimedCall<unknown> | undefined)[] = [];
+  /** How many slots compaction has cut from the front of `#calls`. */
+  #dropped = 0;
   #head = 0;
   #live = 0;
   #timer: unknown;
@@ -305,12 +366,13 @@ class DeadlineQueue {
 
   add(call: TimedCall<unknown>): void {
     call.startedAtMs = this.#clock.now();
-    this.#calls.push(call);
+    call.queueIndex = this.#dropped + this.#calls.push(call) - 1;
     this.#live++;
     if (this.#timer === undefined) this.#startTimer(this.#deadlineMs(call));
   }
 
-  remove(): void {
+  remove(call: TimedCall<unknown>): void {
+    this.#calls[call.queueIndex - this.#dropped] = undefined;
     this.#live--;
     if (this.#live === 0) this.#stop();
   }
@@ -327,6 +389,7 @@ class DeadlineQueue {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#calls = [];
+    this.#dropped = 0;
     this.#head = 0;
   }
 
@@ -336,17 +399,17 @@ class DeadlineQueue {
 
     while (this.#head < this.#calls.length) {
       const call = this.#calls[this.#head];
-      if (!call.settled && this.#deadlineMs(call) > nowMs) break;
+      if (call && this.#deadlineMs(call) > nowMs) break;
 
-      this.#head++;
-      if (!call.settled) {
+      this.#calls[this.#head++] = undefined;
+      if (call) {
         this.#live--;
         call.expire();
       }
     }
     this.#compact();
     if (this.#live === 0) this.#stop();
-    else this.#startTimer(this.#deadlineMs(this.#calls[this.#head]));
+    else this.#startTimer(this.#deadlineMs(this.#calls[this.#head]!));
   }
 
   #deadlineMs(call: TimedCall<unknown>): number {
@@ -356,6 +419,7 @@ class DeadlineQueue {
   #compact(): void {
     if (this.#head > 1024 && this.#head * 2 > this.#calls.length) {
       this.#calls = this.#calls.slice(this.#head);
+      this.#dropped += this.#head;
       this.#head = 0;
     }
   }

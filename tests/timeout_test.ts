@@ -219,12 +219,26 @@ Deno.test("bad options throw at construction, naming the option and value", () =
     [{ timeoutMs: Number.NaN }, RangeError, /got NaN/],
     [{ timeoutMs: Infinity }, RangeError, /got Infinity/],
     [{ timeoutMs: 2 ** 31 }, RangeError, /got 2147483648/],
-    [{ timeoutMs: "100" }, RangeError, /got 100/],
-    [{}, RangeError, /got undefined/],
+    [
+      { timeoutMs: "100" },
+      TypeError,
+      /^Timeout: timeoutMs must be a number from 1 to 2147483647, got "100"$/,
+    ],
+    [{}, TypeError, /timeoutMs must be a number .*, got undefined$/],
+    [{ timeoutMs: Object.create(null) }, TypeError, /got an object$/],
+    [{ timeoutMs: 10n }, TypeError, /got 10n$/],
+    [5, TypeError, /^Timeout: options must be an object, got 5$/],
+    [null, TypeError, /^Timeout: options must be an object, got null$/],
+    ["100", TypeError, /^Timeout: options must be an object, got "100"$/],
     [
       { timeoutMs: 5, onTimeout: 1 },
       TypeError,
-      /onTimeout must be a function, got number/,
+      /onTimeout must be a function, got 1$/,
+    ],
+    [
+      { timeoutMs: 5, onTimeout: Object.create(null) },
+      TypeError,
+      /onTimeout must be a function, got an object$/,
     ],
   ];
   for (const [options, errorClass, message] of cases) {
