@@ -117,14 +117,11 @@ export function sleep(
   options: SleepOptions = {},
 ): Promise<void> {
   const { signal, clock = systemClock } = options;
-  try {
-    checkSignal("sleep", signal);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  if (signal?.aborted) return Promise.reject(signal.reason);
 
   return new Promise((resolve, reject) => {
+    checkSignal("sleep", signal);
+    if (signal?.aborted) return reject(signal.reason);
+
     let handle: unknown = undefined;
     const onAbort = () => {
       clock.clearTimer(handle);
