@@ -143,23 +143,24 @@ export class Timeout {
    * an operation that throws, or returns a thenable whose `then` cannot be
    * read, rejects with that error. A thenable's `then` is called once.
    *
-   * Rejects with a `TypeError`, before `operation` runs, when `signal` is
-   * neither an `AbortSignal` nor null or undefined.
+   * Rejects with a `TypeError`, before anything runs, when `operation` is not
+   * a function or `signal` is neither an `AbortSignal` nor null or undefined.
    */
   execute<T>(
     operation: (context: TimeoutContext) => T | PromiseLike<T>,
-    signal?: AbortSignal,
+    signal?: AbortSignal | null,
   ): Promise<T> {
-    if (signal != null) {
+    if (signal != null || typeof operation !== "function") {
       try {
-        checkSignal("Timeout", signal);
+        checkFunction("Timeout.execute", "operation", operation, true);
+        checkSignal("Timeout.execute", signal);
       } catch (error) {
         return Promise.reject(error);
       }
-      if (signal.aborted) return Promise.reject(signal.reason);
+      if (signal?.aborted) return Promise.reject(signal.reason);
     }
 
-    const call = new TimedCall<T>(this.#queue, signal);
+    const call = new TimedCall<T>(this.#queue, signal ?? undefined);
     let result: T | PromiseLike<T>;
     try {
       result = operation(call);

@@ -103,7 +103,7 @@ Deno.test("Timeout.execute() rejects a signal that is not an AbortSignal with a 
       assert.ok(error instanceof TypeError);
       assert.match(
         error.message,
-        /^Timeout: signal must be an AbortSignal, got (an object|"abort"|5)$/,
+        /^Timeout\.execute: signal must be an AbortSignal, got (an object|"abort"|5)$/,
       );
       return true;
     });
@@ -643,4 +643,19 @@ Deno.test("seededRandom() takes every whole seed from 0 to 2^32-1", () => {
     assert.ok(draw >= 0 && draw < 1, `seed ${seed} drew ${draw}`);
   }
   assert.notEqual(seededRandom(0)(), seededRandom(2 ** 32 - 1)());
+});
+
+Deno.test("Timeout.execute() rejects an operation that is not a function before any timer starts", async () => {
+  const clock = new ManualClock();
+  const policy = new Timeout({ timeoutMs: 100, clock });
+
+  for (const signal of [undefined, new AbortController().signal]) {
+    await assert.rejects(
+      policy.execute(null as never, signal),
+      new TypeError(
+        "Timeout.execute: operation must be a function, got null",
+      ),
+    );
+  }
+  assert.equal(clock.pendingTimers, 0);
 });
