@@ -44,7 +44,13 @@ export function backoffDelay(
   if (typeof kind === "function") {
     delayMs = kind(retry, previousDelayMs, random);
     if (typeof delayMs !== "number" || Number.isNaN(delayMs)) {
-      fail("Retry", "backoff's delay", "a number of ms", delayMs, true);
+      fail(
+        "Retry",
+        "backoff's delay",
+        "a number of ms",
+        delayMs,
+        typeof delayMs === "number",
+      );
     }
   } else if (kind === "constant") {
     delayMs = initialDelayMs;

@@ -58,12 +58,14 @@ export function checkOptions(owner: string, options: unknown): void {
 
 /**
  * Throws a `TypeError` naming `owner` unless `signal` is null, undefined or
- * an `AbortSignal` (anything with `aborted` and `addEventListener`).
+ * an `AbortSignal` (anything with `aborted` and both listener methods).
  */
 export function checkSignal(owner: string, signal: unknown): void {
+  const { addEventListener, removeEventListener } = Object(signal);
   if (
     signal != null &&
-    (typeof Object(signal).addEventListener !== "function" ||
+    (typeof addEventListener !== "function" ||
+      typeof removeEventListener !== "function" ||
       !("aborted" in Object(signal)))
   ) {
     fail(owner, "signal", "an AbortSignal", signal);
@@ -87,6 +89,9 @@ export function checkFunction(
 
 /** Throws a `TypeError` unless `clock` is undefined or has a clock's methods. */
 export function checkClock(owner: string, clock: unknown): void {
+  if (clock !== undefined && Object(clock) !== clock) {
+    fail(owner, "clock", "a Clock object", clock);
+  }
   for (const method of ["now", "setTimer", "clearTimer"]) {
     checkFunction(
       owner,

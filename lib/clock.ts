@@ -9,7 +9,8 @@
  * @module
  */
 
-import { checkSignal } from "./_check.ts";
+import { checkOptions, checkSignal, fail } from "./_check.ts";
+import { wait } from "./_wait.ts";
 
 /**
  * The largest delay that `setTimeout` honours (2^31-1 ms, about 24.8 days).
@@ -95,11 +96,13 @@ export interface SleepOptions {
 }
 
 /**
- * Waits `delayMs` milliseconds. An aborted `signal` rejects at once with its
- * reason and leaves no timer behind. A `signal` that is not an `AbortSignal`
- * rejects with a `TypeError` and starts no timer. The abort listener is added
- * before the timer starts and removed when it fires, so a clock that fires
- * its timers at once leaves no listener behind either.
+ * Waits `delayMs` milliseconds, clamped as {@linkcode clampDelay} does. An
+ * aborted `signal` rejects at once with its reason and leaves no timer
+ * behind. Options that are not an object, a `signal` that is not an
+ * `AbortSignal` or a `delayMs` that is not a number reject with a
+ * `TypeError` and start no timer. The abort listener is added only once the
+ * timer has started and not yet fired, and removed when it fires, so a clock
+ * that fires at once or fails to start a timer leaves no listener behind.
  *
  * @example A wait that a signal cuts short
  * ```ts
@@ -116,21 +119,19 @@ export function sleep(
   delayMs: number,
   options: SleepOptions = {},
 ): Promise<void> {
-  const { signal, clock = systemClock } = options;
+  try {
+    checkOptions("sleep", options);
+    checkSignal("sleep", options.signal);
+    if (typeof delayMs !== "number") {
+      fail("sleep", "delayMs", "a number", delayMs);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
 
-  return new Promise((resolve, reject) => {
-    checkSignal("sleep", signal);
-    if (signal?.aborted) return reject(signal.reason);
-
-    let handle: unknown = undefined;
-    const onAbort = () => {
-      clock.clearTimer(handle);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    handle = clock.setTimer(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, clampDelay(delayMs));
-  });
+  return wait(
+    clampDelay(delayMs),
+    options.signal,
+    options.clock ?? systemClock,
+  );
 }

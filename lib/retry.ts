@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Clock, MAX_DELAY_MS, sleep, systemClock } from "./clock.ts";
+import { type Clock, MAX_DELAY_MS, systemClock } from "./clock.ts";
+import { wait } from "./_wait.ts";
 import {
   backoffDelay,
   type BackoffFunction,
@@ -225,7 +226,16 @@ export interface RetryOptions<T = unknown> {
 export class Retry<T = unknown> {
   readonly #settings: RetrySettings<T>;
 
-  /** Checks the options; starts no timer. */
+  /**
+   * Checks the options; starts no timer.
+   *
+   * @throws {TypeError} When `options` is not an object, an option has the
+   * wrong type (`attempts: "3"`), `backoff` is not a known kind or a function,
+   * or `clock` lacks a clock's methods.
+   * @throws {RangeError} When a number is out of range: `attempts` not a
+   * whole number >= 1, `initialDelayMs` or `maxDelayMs` negative or NaN,
+   * `factor` below 1, `initialDelayMs` or `factor` not finite.
+   */
   constructor(options: RetryOptions<T> = {}) {
     checkOptions(OWNER, options);
     const {
@@ -298,8 +308,11 @@ export class Retry<T = unknown> {
 
 /**
  * Wraps `fn` so that each call is retried by `options`. The wrapper keeps
- * `fn`'s signature; use {@linkcode Retry.execute} for the attempt's number
- * and `AbortSignal`.
+ * `fn`'s signature, `name` and `length`, and passes on the `this` it is
+ * called with, so a wrapped method still works as one; use
+ * {@linkcode Retry.execute} for the attempt's number and `AbortSignal`.
+ * Throws a `TypeError` when `fn` is not a function, and what the
+ * {@linkcode Retry} constructor throws for bad options.
  *
  * @example Retrying a flaky function
  * ```ts
@@ -455,7 +468,7 @@ class RetryRun<T> {
       this.#startedAtMs = this.#settings.clock.now();
       return this.run();
     };
-    return sleep(delayMs, { signal: this.#outer, clock: this.#settings.clock })
+    return wait(delayMs, this.#outer, this.#settings.clock)
       .then(next);
   }
 

@@ -6,8 +6,7 @@
  */
 
 import { clampDelay, type Clock } from "./clock.ts";
-import { checkNumber, checkOptions } from "./_check.ts";
-import { show } from "./_show.ts";
+import { checkNumber, checkOptions, fail } from "./_check.ts";
 
 export type { Clock };
 
@@ -20,8 +19,11 @@ interface ManualTimer {
 /** Options for {@linkcode ManualClock}. */
 export interface ManualClockOptions {
   /**
-   * The most timers one {@linkcode ManualClock.advance} fires. Past it, a
-   * timer is taken to keep rescheduling itself and the advance rejects. Every
+   * The most timers one {@linkcode ManualClock.advance} fires. Past it the
+   * advance rejects with a `RangeError`, whatever the timers are: most often
+   * one timer keeps rescheduling itself, but as many separate timers due in
+   * one window count the same. That error wins over any error a callback
+   * threw earlier in the same advance. Every
    * timer fired waits for a real macrotask (about 2 ms in Deno), so the
    * default is reached after some 20 s.
    *
@@ -83,15 +85,19 @@ export class ManualClock implements Clock {
   /**
    * Starts the clock at `startMs` (default 0).
    *
-   * @throws {RangeError} When `startMs` is not a finite number, or
+   * @throws {RangeError} When `startMs` is not finite, or
    * `maxTimersPerAdvance` is not a whole number >= 1.
-   * @throws {TypeError} When `options` is not an object, or
-   * `maxTimersPerAdvance` is not a number.
+   * @throws {TypeError} When `startMs` or `maxTimersPerAdvance` is not a
+   * number, or `options` is not an object.
    */
   constructor(startMs = 0, options: ManualClockOptions = {}) {
     if (!Number.isFinite(startMs)) {
-      throw new RangeError(
-        `ManualClock: startMs must be a finite number, got ${show(startMs)}`,
+      fail(
+        "ManualClock",
+        "startMs",
+        "a finite number",
+        startMs,
+        typeof startMs === "number",
       );
     }
     checkOptions("ManualClock", options);
@@ -145,8 +151,9 @@ export class ManualClock implements Clock {
    * at its due time, and letting pending promise jobs run after each.
    *
    * @throws {RangeError} When `ms` is not a finite number >= 0, or when it
-   * would fire more than `maxTimersPerAdvance` timers (10,000 by default):
-   * a timer keeps rescheduling itself within the window. Time then stays at
+   * would fire more than `maxTimersPerAdvance` timers (10,000 by default),
+   * as when a timer keeps rescheduling itself within the window. Time then
+   * stays at
    * the last timer fired; step through such a timer with `runAll(limit)` or
    * `next()`.
    * @throws {TypeError} When `ms` is not a number.
@@ -226,7 +233,7 @@ export class ManualClock implements Clock {
 
   #rescheduling(ms: number): RangeError {
     return new RangeError(
-      `ManualClock.advance: a timer keeps rescheduling itself: advance(${ms}) fired maxTimersPerAdvance (${this.#maxTimersPerAdvance}) timers; step through it with runAll(limit) or next()`,
+      `ManualClock.advance: advance(${ms}) fired maxTimersPerAdvance (${this.#maxTimersPerAdvance}) timers; a timer may keep rescheduling itself: step through it with runAll(limit) or next(), or raise maxTimersPerAdvance`,
     );
   }
 }
@@ -256,7 +263,9 @@ const MAX_SEED = 2 ** 32 - 1;
  * gives the same sequence, so a test of jitter, sampling or early refresh
  * that fails replays exactly.
  *
- * @throws {RangeError} When `seed` is not a whole number from 0 to 2^32-1.
+ * @throws {RangeError} When `seed` is a number but not a whole one from 0 to
+ * 2^32-1.
+ * @throws {TypeError} When `seed` is not a number.
  *
  * @example Reproducible draws
  * ```ts
@@ -272,10 +281,12 @@ const MAX_SEED = 2 ** 32 - 1;
  */
 export function seededRandom(seed: number): () => number {
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    throw new RangeError(
-      `seededRandom: seed must be a whole number from 0 to ${MAX_SEED}, got ${
-        show(seed)
-      }`,
+    fail(
+      "seededRandom",
+      "seed",
+      `a whole number from 0 to ${MAX_SEED}`,
+      seed,
+      typeof seed === "number",
     );
   }
   let state = seed;

@@ -244,7 +244,13 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 }
 
 function armIfPending(this: TimedCall<unknown>): void {
-  if (!this.settled) this.queue.add(this);
+  if (this.settled) return;
+
+  try {
+    this.queue.add(this);
+  } catch (error) {
+    this.abortWith(error);
+  }
 }
 
 /** @internal One call under a deadline. */
@@ -296,10 +302,17 @@ class TimedCall<T> implements TimeoutContext {
 
   /** Called when the caller's signal aborts. */
   handleEvent(): void {
+    this.abortWith(this.outer!.reason);
+  }
+
+  /**
+   * Ends the call with `reason`, aborting the work's signal: the caller
+   * aborted, or the clock failed to start the deadline.
+   */
+  abortWith(reason: unknown): void {
     const reject = this.#reject;
     if (!this.#finish()) return;
 
-    const reason = this.outer!.reason;
     this.#controller?.abort(reason);
     reject!(reason);
   }
@@ -378,12 +391,23 @@ class DeadlineQueue {
     if (this.#live === 0) this.#stop();
   }
 
+  /**
+   * Starts the timer for `dueMs`. While `setTimer` runs, the timer is null:
+   * a clock that fires at once has then already moved the queue on, and its
+   * spent handle is not kept.
+   */
   #startTimer(dueMs: number): void {
+    let handle: unknown;
     this.#timerDueMs = dueMs;
-    this.#timer = this.#clock.setTimer(
-      () => this.#fire(),
-      dueMs - this.#clock.now(),
-    );
+    this.#timer = null;
+    try {
+      handle = this.#clock.setTimer(
+        () => this.#fire(),
+        dueMs - this.#clock.now(),
+      );
+    } finally {
+      if (this.#timer === null) this.#timer = handle;
+    }
   }
 
   #stop(): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { type Clock, sleep } from "../lib/clock.ts";
+import { Retry } from "../lib/retry.ts";
 import { Timeout, timeout, TimeoutError } from "../lib/timeout.ts";
 import { ManualClock, seededRandom, settle } from "../lib/testing.ts";
 
@@ -461,7 +462,7 @@ Deno.test("ManualClock advance() rejects with a RangeError when a timer keeps re
   await assert.rejects(clock.advance(10), {
     name: "RangeError",
     message:
-      "ManualClock.advance: a timer keeps rescheduling itself: advance(10) fired maxTimersPerAdvance (50) timers; step through it with runAll(limit) or next()",
+      "ManualClock.advance: advance(10) fired maxTimersPerAdvance (50) timers; a timer may keep rescheduling itself: step through it with runAll(limit) or next(), or raise maxTimersPerAdvance",
   });
 
   assert.equal(fired, 50);
@@ -515,11 +516,15 @@ Deno.test("ManualClock rejects bad options, naming the option and the value", ()
 
 Deno.test("ManualClock names a bad value clearly, even one without a prototype", async () => {
   assert.throws(() => new ManualClock(Object.create(null)), {
-    name: "RangeError",
+    name: "TypeError",
     message: "ManualClock: startMs must be a finite number, got an object",
   });
-  assert.throws(() => new ManualClock("5" as never), {
+  assert.throws(() => new ManualClock(Number.NaN), {
     name: "RangeError",
+    message: "ManualClock: startMs must be a finite number, got NaN",
+  });
+  assert.throws(() => new ManualClock("5" as never), {
+    name: "TypeError",
     message: 'ManualClock: startMs must be a finite number, got "5"',
   });
   await assert.rejects(new ManualClock().advance(Object.create(null)), {
@@ -630,7 +635,7 @@ Deno.test("seededRandom() rejects a seed that is not a whole number from 0 to 2^
 
   for (const [seed, got] of cases) {
     assert.throws(() => seededRandom(seed as number), {
-      name: "RangeError",
+      name: typeof seed === "number" ? "RangeError" : "TypeError",
       message:
         `seededRandom: seed must be a whole number from 0 to 4294967295, got ${got}`,
     });
@@ -658,4 +663,120 @@ Deno.test("Timeout.execute() rejects an operation that is not a function before 
     );
   }
   assert.equal(clock.pendingTimers, 0);
+});
+
+/** A clock whose setTimer always throws, as a Worker's global scope does. */
+function timerlessClock(): Clock {
+  return {
+    now: () => 0,
+    setTimer() {
+      throw new Error("no timers here");
+    },
+    clearTimer() {},
+  };
+}
+
+Deno.test("sleep() on a clock whose setTimer throws rejects with that error and leaves no listener", async () => {
+  const counted = countedSignal();
+
+  await assert.rejects(
+    sleep(10, { signal: counted.signal, clock: timerlessClock() }),
+    { message: "no timers here" },
+  );
+
+  assert.equal(counted.listeners, 0);
+});
+
+Deno.test("sleep() rejects options and delays of the wrong type with a TypeError", async () => {
+  const cases: [() => Promise<void>, string][] = [
+    [
+      () => sleep(10, null as never),
+      "sleep: options must be an object, got null",
+    ],
+    [
+      () => sleep(Object.create(null)),
+      "sleep: delayMs must be a number, got an object",
+    ],
+    [() => sleep(3n as never), "sleep: delayMs must be a number, got 3n"],
+  ];
+
+  for (const [call, message] of cases) {
+    await assert.rejects(call(), new TypeError(message));
+  }
+});
+
+Deno.test("Timeout on a clock that fires inside setTimer still times out every later call", async () => {
+  let nowMs = 0;
+  const clock: Clock = {
+    now: () => nowMs,
+    setTimer(callback, delayMs) {
+      nowMs += delayMs;
+      callback();
+      return "spent";
+    },
+    clearTimer() {},
+  };
+  const policy = new Timeout({ timeoutMs: 10, clock });
+
+  for (let call = 0; call < 3; call++) {
+    const outcome = policy.execute(() => never());
+    assert.equal(await errorName(outcome), "TimeoutError");
+  }
+});
+
+Deno.test("Timeout on a clock whose setTimer throws rejects the call with that error and aborts its signal", async () => {
+  const policy = new Timeout({ timeoutMs: 10, clock: timerlessClock() });
+  let workSignal: AbortSignal | undefined;
+
+  await assert.rejects(
+    policy.execute(({ signal }) => {
+      workSignal = signal;
+      return settle().then(never);
+    }),
+    { message: "no timers here" },
+  );
+
+  assert.equal(workSignal?.aborted, true);
+  assert.equal((workSignal?.reason as Error).message, "no timers here");
+  await assert.rejects(
+    policy.execute(() => settle().then(never)),
+    { message: "no timers here" },
+  );
+});
+
+Deno.test("a signal-like object without removeEventListener is refused up front", async () => {
+  const fake = { aborted: false, addEventListener() {} } as never;
+  let ran = false;
+
+  await assert.rejects(
+    new Timeout({ timeoutMs: 5 }).execute(() => (ran = true), fake),
+    new TypeError(
+      "Timeout.execute: signal must be an AbortSignal, got an object",
+    ),
+  );
+  await assert.rejects(
+    new Retry().execute(() => (ran = true), fake),
+    new TypeError(
+      "Retry.execute: signal must be an AbortSignal, got an object",
+    ),
+  );
+
+  assert.equal(ran, false);
+});
+
+Deno.test("option errors tell a wrong type from a value out of range", async () => {
+  assert.throws(
+    () => new Retry({ clock: 5 as never }),
+    new TypeError("Retry: clock must be a Clock object, got 5"),
+  );
+  assert.throws(
+    () => new Timeout({ timeoutMs: 5, clock: null as never }),
+    new TypeError("Timeout: clock must be a Clock object, got null"),
+  );
+  await assert.rejects(
+    new Retry({ attempts: 2, backoff: () => "5" as never }).execute(() => {
+      throw new Error("fails");
+    }),
+    new TypeError(`Retry: backoff's delay must be a number of ms, got "5"`),
+  );
 });
