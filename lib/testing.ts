@@ -232,8 +232,12 @@ export class ManualClock implements Clock {
   }
 
   #rescheduling(ms: number): RangeError {
+    const limit = this.#maxTimersPerAdvance;
+
     return new RangeError(
-      `ManualClock.advance: advance(${ms}) fired maxTimersPerAdvance (${this.#maxTimersPerAdvance}) timers; a timer may keep rescheduling itself: step through it with runAll(limit) or next(), or raise maxTimersPerAdvance`,
+      `ManualClock.advance: advance(${ms}) fired maxTimersPerAdvance ` +
+        `(${limit}) timers; a timer may keep rescheduling itself: step ` +
+        "through it with runAll(limit) or next(), or raise maxTimersPerAdvance",
     );
   }
 }

@@ -8,6 +8,7 @@ import {
 } from "../lib/bulkhead.ts";
 import { ManualClock, settle } from "../lib/testing.ts";
 import { Timeout } from "../lib/timeout.ts";
+import { trackedSignal } from "./_signals.ts";
 
 /** An operation the test finishes by hand, recording when it started. */
 function gated<T = string>() {
@@ -170,29 +171,11 @@ Deno.test("abort while queued leaves the queue at once and keeps the others' ord
   assert.equal(pool.queued, 0);
 });
 
-/** A signal that counts its registered abort listeners. */
-function countedSignal() {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const counter = { controller, signal, listeners: 0 };
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = (...args: Parameters<typeof add>) => {
-    counter.listeners++;
-    add(...args);
-  };
-  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-    counter.listeners--;
-    remove(...args);
-  };
-  return counter;
-}
-
 Deno.test("a queued caller's abort listener is removed however it leaves the queue", async (t) => {
   type Exit = (
     slow: ReturnType<typeof gated<string>>,
     clock: ManualClock,
-    counted: ReturnType<typeof countedSignal>,
+    counted: ReturnType<typeof trackedSignal>,
   ) => unknown;
   const exits: Record<string, Exit> = {
     "by getting a permit": async (slow) => {
@@ -211,7 +194,7 @@ Deno.test("a queued caller's abort listener is removed however it leaves the que
         queueTimeoutMs: 50,
         clock,
       });
-      const counted = countedSignal();
+      const counted = trackedSignal();
       const slow = gated();
       const first = pool.execute(slow.operation);
       const queued = pool.execute(() => "ran", counted.signal).catch(() => 0);

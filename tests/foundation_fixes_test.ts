@@ -5,44 +5,10 @@ import { type Clock, sleep } from "../lib/clock.ts";
 import { Retry } from "../lib/retry.ts";
 import { Timeout, timeout, TimeoutError } from "../lib/timeout.ts";
 import { ManualClock, seededRandom, settle } from "../lib/testing.ts";
+import { trackedSignal } from "./_signals.ts";
 
 function never<T>(): Promise<T> {
   return new Promise<T>(() => {});
-}
-
-/** An AbortSignal that counts the listeners still on it. */
-function countedSignal() {
-  const controller = new AbortController();
-  const { signal } = controller;
-  const listeners = new Set<EventListenerOrEventListenerObject>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  Object.assign(signal, {
-    addEventListener(
-      type: string,
-      listener: EventListenerOrEventListenerObject,
-      options?: boolean | AddEventListenerOptions,
-    ) {
-      listeners.add(listener);
-      add(type, listener, options);
-    },
-    removeEventListener(
-      type: string,
-      listener: EventListenerOrEventListenerObject,
-      options?: boolean | EventListenerOptions,
-    ) {
-      listeners.delete(listener);
-      remove(type, listener, options);
-    },
-  });
-
-  return {
-    controller,
-    signal,
-    get listeners() {
-      return listeners.size;
-    },
-  };
 }
 
 /** A clock that fires every timer at once, inside `setTimer`. */
@@ -143,7 +109,7 @@ Deno.test("sleep() rejects a signal that is not an AbortSignal with a TypeError 
 
 Deno.test("sleep() on a clock that fires at once leaves no abort listener behind", async () => {
   const clock = immediateClock();
-  const counted = countedSignal();
+  const counted = trackedSignal();
 
   await sleep(1_000, { clock, signal: counted.signal });
 
@@ -153,7 +119,7 @@ Deno.test("sleep() on a clock that fires at once leaves no abort listener behind
 
 Deno.test("sleep() removes its abort listener when its timer fires", async () => {
   const clock = new ManualClock();
-  const counted = countedSignal();
+  const counted = trackedSignal();
 
   const waiting = sleep(10, { clock, signal: counted.signal });
   assert.equal(counted.listeners, 1);
@@ -166,7 +132,7 @@ Deno.test("sleep() removes its abort listener when its timer fires", async () =>
 
 Deno.test("sleep() with an already aborted signal rejects at once, adding no listener and no timer", async () => {
   const clock = immediateClock();
-  const counted = countedSignal();
+  const counted = trackedSignal();
   const reason = new Error("gone");
   counted.controller.abort(reason);
 
@@ -314,7 +280,7 @@ Deno.test("calls settling out of order leave the deadline queue sound", async ()
 
 Deno.test("Timeout.execute() rejects, never throws, when the result's then getter throws", async () => {
   const clock = new ManualClock();
-  const counted = countedSignal();
+  const counted = trackedSignal();
   const policy = new Timeout({ timeoutMs: 100, clock });
   const broken = new Error("then getter broke");
   const result = {
@@ -677,7 +643,7 @@ function timerlessClock(): Clock {
 }
 
 Deno.test("sleep() on a clock whose setTimer throws rejects with that error and leaves no listener", async () => {
-  const counted = countedSignal();
+  const counted = trackedSignal();
 
   await assert.rejects(
     sleep(10, { signal: counted.signal, clock: timerlessClock() }),

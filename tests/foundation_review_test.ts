@@ -8,47 +8,7 @@ import { type Clock, MAX_DELAY_MS, sleep } from "../lib/clock.ts";
 import { ManualClock, seededRandom } from "../lib/testing.ts";
 import { type AttemptRecord, Retry, RetryError } from "../lib/retry.ts";
 import { Timeout, TimeoutError } from "../lib/timeout.ts";
-
-/** An AbortSignal that counts the abort listeners still registered on it. */
-function trackedSignal() {
-  const controller = new AbortController();
-  const { signal } = controller;
-  const listeners = new Map<EventListenerOrEventListenerObject, boolean>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  add("abort", () => {
-    for (const [listener, once] of listeners) {
-      if (once) listeners.delete(listener);
-    }
-  });
-  Object.assign(signal, {
-    addEventListener(
-      type: string,
-      listener: EventListenerOrEventListenerObject,
-      options?: boolean | AddEventListenerOptions,
-    ) {
-      const once = typeof options === "object" && options.once === true;
-      listeners.set(listener, once);
-      add(type, listener, options);
-    },
-    removeEventListener(
-      type: string,
-      listener: EventListenerOrEventListenerObject,
-      options?: boolean | EventListenerOptions,
-    ) {
-      listeners.delete(listener);
-      remove(type, listener, options);
-    },
-  });
-
-  return {
-    controller,
-    signal,
-    get listeners() {
-      return listeners.size;
-    },
-  };
-}
+import { trackedSignal } from "./_signals.ts";
 
 /** A clock over a manual clock that counts reads and its own live timers. */
 function countingClock(inner = new ManualClock()) {

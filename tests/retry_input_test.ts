@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Retry, retry, RetryError } from "../lib/retry.ts";
 import { ManualClock } from "../lib/testing.ts";
+import { trackedSignal } from "./_signals.ts";
 
 Deno.test("Retry rejects options that are not an object, naming what it got", () => {
   const cases: [unknown, string][] = [
@@ -136,20 +137,7 @@ Deno.test("the retry() wrapper keeps this, the name and the length of fn", async
 
 Deno.test("a caller's signal holds one listener for the whole call, not one per attempt", async () => {
   const clock = new ManualClock();
-  const controller = new AbortController();
-  const signal = controller.signal;
-  let live = 0;
-  let mostLive = 0;
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = (...args: Parameters<typeof add>) => {
-    mostLive = Math.max(mostLive, ++live);
-    add(...args);
-  };
-  signal.removeEventListener = (...args: Parameters<typeof remove>) => {
-    live--;
-    remove(...args);
-  };
+  const tracked = trackedSignal();
   const policy = new Retry({
     attempts: 50,
     backoff: "constant",
@@ -160,10 +148,13 @@ Deno.test("a caller's signal holds one listener for the whole call, not one per 
   const call = policy.execute(({ attempt, signal: attemptSignal }) => {
     if (attempt < 50) throw new Error(`fail ${attempt}`);
     return attemptSignal.aborted ? "aborted" : "done";
-  }, signal);
+  }, tracked.signal);
   await clock.runAll();
 
   assert.equal(await call, "done");
-  assert.ok(mostLive <= 3, `${mostLive} listeners at once`);
-  assert.equal(live, 0);
+  assert.ok(
+    tracked.mostListeners <= 3,
+    `${tracked.mostListeners} listeners at once`,
+  );
+  assert.equal(tracked.listeners, 0);
 });
