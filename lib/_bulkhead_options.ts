@@ -6,6 +6,7 @@
  */
 
 import type { Clock } from "./clock.ts";
+import { fail } from "./_check.ts";
 
 /** The options after checking, with defaults filled in. */
 export interface CheckedBulkheadOptions {
@@ -26,17 +27,6 @@ const TYPED = [
   ["onAbandoned", "function"],
 ] as const;
 
-/** Renders a value for an error message: strings quoted, the rest as is. */
-function show(value: unknown): string {
-  return typeof value === "string"
-    ? JSON.stringify(value)
-    : typeof value === "function"
-    ? "a function"
-    : Array.isArray(value)
-    ? "an array"
-    : String(value);
-}
-
 /** Throws `Bulkhead: option must be expected, got value` unless `ok`. */
 function check(
   ok: boolean,
@@ -45,10 +35,7 @@ function check(
   value: unknown,
   range?: boolean,
 ): void {
-  if (ok) return;
-
-  const message = `Bulkhead: ${option} must be ${expected}, got ${show(value)}`;
-  throw range ? new RangeError(message) : new TypeError(message);
+  if (!ok) fail("Bulkhead", option, expected, value, range);
 }
 
 /** A number; `ok` tells whether it is in range, `expected` what that is. */

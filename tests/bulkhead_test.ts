@@ -803,7 +803,7 @@ Deno.test("bad options throw TypeError or RangeError naming the option and value
     [
       { maxConcurrent: 1, clock: {} },
       TypeError,
-      "Bulkhead: clock must be a Clock with setTimer and clearTimer, got [object Object]",
+      "Bulkhead: clock must be a Clock with setTimer and clearTimer, got an object",
     ],
     [
       { maxConcurrent: 1, clock: null },
