@@ -61,12 +61,12 @@ export function checkOptions(owner: string, options: unknown): void {
  * an `AbortSignal` (anything with `aborted` and both listener methods).
  */
 export function checkSignal(owner: string, signal: unknown): void {
-  const { addEventListener, removeEventListener } = Object(signal);
+  const object = Object(signal);
   if (
     signal != null &&
-    (typeof addEventListener !== "function" ||
-      typeof removeEventListener !== "function" ||
-      !("aborted" in Object(signal)))
+    (typeof object.addEventListener !== "function" ||
+      typeof object.removeEventListener !== "function" ||
+      !("aborted" in object))
   ) {
     fail(owner, "signal", "an AbortSignal", signal);
   }
@@ -89,14 +89,15 @@ export function checkFunction(
 
 /** Throws a `TypeError` unless `clock` is undefined or has a clock's methods. */
 export function checkClock(owner: string, clock: unknown): void {
-  if (clock !== undefined && Object(clock) !== clock) {
+  const methods: Record<string, unknown> = Object(clock);
+  if (clock !== undefined && methods !== clock) {
     fail(owner, "clock", "a Clock object", clock);
   }
   for (const method of ["now", "setTimer", "clearTimer"]) {
     checkFunction(
       owner,
       `clock.${method}`,
-      (Object(clock) as Record<string, unknown>)[method],
+      methods[method],
       clock !== undefined,
     );
   }

@@ -153,9 +153,8 @@ export class ManualClock implements Clock {
    * @throws {RangeError} When `ms` is not a finite number >= 0, or when it
    * would fire more than `maxTimersPerAdvance` timers (10,000 by default),
    * as when a timer keeps rescheduling itself within the window. Time then
-   * stays at
-   * the last timer fired; step through such a timer with `runAll(limit)` or
-   * `next()`.
+   * stays at the last timer fired; step through such a timer with
+   * `runAll(limit)` or `next()`.
    * @throws {TypeError} When `ms` is not a number.
    */
   async advance(ms: number): Promise<void> {
